@@ -1,0 +1,160 @@
+"""The ``chatops`` command: serve, shell, migrate, check-config.
+
+Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
+built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
+configuration error is printed with its key path and exits 1, before anything
+else happens.
+
+``serve`` refuses to start on a database with unapplied migrations and says to
+run ``chatops migrate``. ``shell`` is a local front door that uses the same
+pipeline; on the embedded SQLite database it applies pending migrations itself
+(a local, single-user tool), elsewhere it refuses like ``serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from aiohttp import web
+
+from bot.clock import SystemClock
+from bot.config import Config, ConfigError, load_config, render_config
+from bot.context import Services
+from bot.logs import configure_logging
+from bot.messages import Platform
+from bot.pipeline import build_pipeline
+from bot.store.database import DatabaseError, dialect_of, open_database
+from bot.web import create_app, version
+from commands import builtin_commands
+from connectors.shell.client import ShellConnector
+from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lines
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    environ = dict(os.environ)
+    path = getattr(args, "path", None) or args.config or environ.get("CHATOPS_CONFIG")
+    try:
+        config = load_config(path, environ)
+    except ConfigError as exc:
+        print(f"chatops: invalid configuration: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    command: str = args.command
+    if command == "check-config":
+        print(render_config(config), end="")
+        return EXIT_OK
+    if command == "migrate":
+        return asyncio.run(_migrate(config))
+    if command == "serve":
+        return _serve(config, args.host, args.port)
+    if command == "shell":
+        return asyncio.run(_shell(config, sys.stdin, sys.stdout, sys.stderr))
+    raise AssertionError(f"unhandled command {command}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatops", description="chatops-bridge")
+    parser.add_argument("--config", "-c", help="configuration file (default: $CHATOPS_CONFIG)")
+    parser.add_argument("--version", action="version", version=f"chatops-bridge {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the bot: web endpoints, workers, scheduler")
+    serve.add_argument("--host", help="override server.host")
+    serve.add_argument("--port", type=int, help="override server.port")
+    sub.add_parser("shell", help="type commands as a local user (reads stdin)")
+    sub.add_parser("migrate", help="apply pending database migrations")
+    check = sub.add_parser("check-config", help="print the effective configuration")
+    check.add_argument("path", nargs="?", help="configuration file to check")
+    return parser
+
+
+async def _migrate(config: Config) -> int:
+    try:
+        database = await open_database(config.database.resolved_url(), require_migrated=False)
+    except (DatabaseError, OSError) as exc:
+        print(f"chatops: cannot open the database: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        applied = await database.migrate()
+    finally:
+        await database.close()
+    if applied:
+        print("applied: " + ", ".join(applied))
+    else:
+        print("the database is up to date")
+    return EXIT_OK
+
+
+def _serve(config: Config, host: str | None, port: int | None) -> int:
+    log = configure_logging(
+        config.logging.level,
+        config.logging.format,
+        [secret.reveal() for secret in config.secrets()],
+        sys.stderr,
+    )
+    app = create_app(config, commands=builtin_commands(), log=log)
+    try:
+        web.run_app(
+            app,
+            host=host or config.server.host,
+            port=config.server.port if port is None else port,
+            shutdown_timeout=config.server.shutdown_timeout,
+            print=lambda text: log.info("%s", text.strip()),
+        )
+    except DatabaseError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
+    log = configure_logging(
+        "WARNING", config.logging.format, [s.reveal() for s in config.secrets()], stderr
+    )
+    url = config.database.resolved_url()
+    embedded = dialect_of(url) == "sqlite"
+    try:
+        database = await open_database(url, require_migrated=not embedded)
+        if embedded and await database.migrate():
+            print("chatops: applied pending migrations to the local database", file=stderr)
+    except (DatabaseError, OSError) as exc:
+        print(f"chatops: {exc}", file=stderr)
+        return EXIT_ERROR
+    clock = SystemClock()
+    connector = ShellConnector(stdout)
+    pipeline = build_pipeline(
+        config,
+        database,
+        commands=builtin_commands(),
+        connectors=_only(Platform.SHELL, connector),
+        services=Services(clock=clock, started_at=clock.now(), version=version()),
+        log=log,
+    )
+    session = ShellSession(
+        pipeline,
+        connector,
+        user=config.shell.user,
+        reply_timeout=config.workers.handler_timeout + 5.0,
+    )
+    status = EXIT_OK
+    try:
+        async for line in read_lines(stdin, stdout if stdin.isatty() else None):
+            try:
+                await session.run_line(line)
+            except (ShellDeliveryFailed, TimeoutError) as exc:
+                print(f"chatops: no reply: {exc or 'timed out'}", file=stderr)
+                status = EXIT_ERROR
+    finally:
+        await database.close()
+    return status
+
+
+def _only(platform: Platform, connector: ShellConnector) -> Mapping[Platform, ShellConnector]:
+    return {platform: connector}

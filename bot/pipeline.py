@@ -1,0 +1,143 @@
+"""Assemble the pipeline from configuration: queues, router, workers.
+
+``build_pipeline`` wires the parts once, for the web application and for the
+shell alike, so both run the same code path. ``Pipeline.submit`` is the only
+way a connector hands in work: it persists the invocation (deduplicated by its
+delivery key) and wakes the local worker.
+
+``run_workers`` drives the inbox worker and the outbox sender until asked to
+stop; in-flight batches finish, nothing new is claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.context import Services
+from bot.delivery import Connector
+from bot.messages import Invocation, Platform
+from bot.metrics import Metrics
+from bot.permissions import Authorizer, ConfigAuthorizer
+from bot.router import Command, Router
+from bot.store.database import Database
+from bot.store.queues import InboxQueue, OutboxQueue
+from bot.worker import Backoff, InboxWorker, OutboxSender, run_until_stopped
+
+
+@dataclass
+class Pipeline:
+    database: Database
+    inbox: InboxQueue
+    outbox: OutboxQueue
+    router: Router
+    inbox_worker: InboxWorker
+    sender: OutboxSender
+    metrics: Metrics
+    clock: Clock
+    log: logging.Logger
+    inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def submit(self, invocation: Invocation) -> bool:
+        """Persist an invocation; False (and no work) if its delivery key was seen before."""
+        started = self.clock.monotonic()
+        accepted = await self.inbox.submit(invocation, self.clock.now())
+        self.metrics.ack_seconds.observe(
+            self.clock.monotonic() - started, platform=invocation.platform.value
+        )
+        ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
+        self.log.info("accepted" if accepted else "duplicate delivery ignored", extra=ids)
+        if accepted:
+            self.inbox_wake.set()
+        return accepted
+
+    async def queue_depths(self) -> dict[str, dict[str, int]]:
+        return {"inbox": await self.inbox.depth(), "outbox": await self.outbox.depth()}
+
+
+def build_pipeline(
+    config: Config,
+    database: Database,
+    *,
+    commands: Iterable[Command[Any]],
+    connectors: Mapping[Platform, Connector],
+    services: Services,
+    log: logging.Logger,
+    authorizer: Authorizer | None = None,
+    metrics: Metrics | None = None,
+) -> Pipeline:
+    metrics = metrics or Metrics()
+    clock = services.clock
+    inbox = InboxQueue(database)
+    outbox = OutboxQueue(database)
+    router = Router(
+        commands,
+        authorizer=authorizer or ConfigAuthorizer(config.permissions),
+        services=services,
+        handler_timeout=config.workers.handler_timeout,
+        log=log.getChild("router"),
+    )
+    outbox_wake = asyncio.Event()
+    inbox_worker = InboxWorker(
+        queue=inbox,
+        router=router,
+        clock=clock,
+        lease=timedelta(seconds=config.workers.lease_seconds),
+        max_attempts=config.workers.max_attempts,
+        concurrency=config.workers.concurrency,
+        metrics=metrics,
+        log=log.getChild("inbox"),
+        on_enqueued=outbox_wake.set,
+    )
+    sender = OutboxSender(
+        queue=outbox,
+        connectors=connectors,
+        clock=clock,
+        lease=timedelta(seconds=config.outbox.lease_seconds),
+        max_attempts=config.outbox.max_attempts,
+        backoff=Backoff(base=config.outbox.backoff_base, cap=config.outbox.backoff_cap),
+        concurrency=config.outbox.concurrency,
+        metrics=metrics,
+        log=log.getChild("outbox"),
+    )
+    return Pipeline(
+        database=database,
+        inbox=inbox,
+        outbox=outbox,
+        router=router,
+        inbox_worker=inbox_worker,
+        sender=sender,
+        metrics=metrics,
+        clock=clock,
+        log=log.getChild("pipeline"),
+        outbox_wake=outbox_wake,
+    )
+
+
+async def run_workers(pipeline: Pipeline, stop: asyncio.Event, poll_interval: float) -> None:
+    """Run the inbox worker and the outbox sender until ``stop`` is set."""
+    await asyncio.gather(
+        run_until_stopped(
+            pipeline.inbox_worker.run_once,
+            stop=stop,
+            wake=pipeline.inbox_wake,
+            poll_interval=poll_interval,
+            log=pipeline.log,
+            name="inbox",
+        ),
+        run_until_stopped(
+            pipeline.sender.run_once,
+            stop=stop,
+            wake=pipeline.outbox_wake,
+            poll_interval=poll_interval,
+            log=pipeline.log,
+            name="outbox",
+        ),
+    )

@@ -1,0 +1,150 @@
+"""Open the database, and apply or check its migrations.
+
+One process holds one Tortoise context for its lifetime, opened by
+``open_database`` and closed by ``Database.close``. SQLite is the embedded
+default (WAL journal, a busy timeout, ``synchronous=NORMAL``); PostgreSQL is
+used through asyncpg when the URL says so.
+
+Invariants:
+- The schema comes only from the migrations in ``bot.store.migrations``;
+  ``open_database(..., require_migrated=True)`` refuses to open a database that
+  has unapplied migrations, naming the command that applies them.
+- Nothing here reads configuration files or the environment: the URL is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.migrations.executor import MigrationExecutor
+
+APP_LABEL = "chatops"
+MODELS_MODULE = "bot.store.models"
+MIGRATIONS_MODULE = "bot.store.migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseError(Exception):
+    """The database cannot be used as configured; the message says what to do."""
+
+
+class UnappliedMigrations(DatabaseError):
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        listed = ", ".join(names)
+        super().__init__(
+            f"the database has {len(names)} unapplied migration(s) ({listed}); "
+            "run `chatops migrate` first"
+        )
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """Translate a ``sqlite://`` or ``postgres://`` URL into a Tortoise config dict."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        path = unquote(url.split("://", 1)[1].split("?", 1)[0]) or ":memory:"
+        connection: dict[str, Any] = {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": path,
+                "journal_mode": "WAL",
+                "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+                "synchronous": "NORMAL",
+                "foreign_keys": "ON",
+            },
+        }
+    elif scheme in {"postgres", "postgresql", "asyncpg"}:
+        connection = {
+            "engine": "tortoise.backends.asyncpg",
+            "credentials": {
+                "host": parts.hostname or "127.0.0.1",
+                "port": parts.port or 5432,
+                "user": unquote(parts.username or "postgres"),
+                "password": unquote(parts.password) if parts.password else None,
+                "database": parts.path.lstrip("/") or "postgres",
+                "minsize": 1,
+                "maxsize": 10,
+            },
+        }
+    else:
+        raise DatabaseError(f"unsupported database URL scheme {scheme!r}")
+    # Tortoise caches compiled SQL per connection name, so each dialect gets its own name
+    name = connection_name(url)
+    return {
+        "connections": {name: connection},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "migrations": MIGRATIONS_MODULE,
+                "default_connection": name,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """An open database: its dialect and the connection the queues use."""
+
+    url: str
+    dialect: str  # "sqlite" or "postgres"
+
+    @property
+    def connection(self) -> BaseDBAsyncClient:
+        connection: BaseDBAsyncClient = connections.get(connection_name(self.url))
+        return connection
+
+    @property
+    def supports_skip_locked(self) -> bool:
+        return self.dialect == "postgres"
+
+    async def ping(self) -> None:
+        await self.connection.execute_query("SELECT 1")
+
+    async def unapplied_migrations(self) -> list[str]:
+        executor = MigrationExecutor(self.connection, _apps_config(self.url))
+        steps = await executor.plan()
+        return [step.migration.name for step in steps if not step.backward]
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations; return the names applied."""
+        pending = await self.unapplied_migrations()
+        if pending:
+            executor = MigrationExecutor(self.connection, _apps_config(self.url))
+            await executor.migrate()
+        return pending
+
+    async def close(self) -> None:
+        await Tortoise.close_connections()
+
+
+def _apps_config(url: str) -> dict[str, dict[str, Any]]:
+    apps: dict[str, dict[str, Any]] = tortoise_config(url)["apps"]
+    return apps
+
+
+def dialect_of(url: str) -> str:
+    return "sqlite" if urlsplit(url).scheme.lower() == "sqlite" else "postgres"
+
+
+def connection_name(url: str) -> str:
+    return f"chatops_{dialect_of(url)}"
+
+
+async def open_database(url: str, *, require_migrated: bool = True) -> Database:
+    """Connect, and unless told otherwise, refuse a database with unapplied migrations."""
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    database = Database(url=url, dialect=dialect_of(url))
+    if require_migrated:
+        pending = await database.unapplied_migrations()
+        if pending:
+            await database.close()
+            raise UnappliedMigrations(pending)
+    return database

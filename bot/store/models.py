@@ -1,0 +1,101 @@
+"""Tortoise models for the durable pipeline: inbox, outbox and audit log.
+
+The schema is owned by the migrations in ``bot.store.migrations``; outside tests
+nothing calls ``generate_schemas``. Change a model, then run
+``tortoise makemigrations`` (see README) and commit the new migration.
+
+Invariants:
+- ``InboxItem`` is unique per ``(platform, delivery_key)``: a redelivered
+  platform event inserts nothing, so it can never run twice.
+- ``OutboxItem.key`` is unique: whoever enqueues a reply names it, and a second
+  enqueue under the same name is a no-op.
+- A claimed row carries a ``claim_token``; only the holder of the current token
+  may complete it, so a worker whose lease expired cannot overwrite the result
+  of the worker that took over.
+- Timestamps are timezone-aware UTC and always come from an injected clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class InboxItem(Model):
+    """One accepted command, waiting for or done by a worker."""
+
+    id = fields.BigIntField(primary_key=True)
+    platform = fields.CharField(max_length=16)
+    delivery_key = fields.CharField(max_length=255)
+    invocation: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    status = fields.CharEnumField(InboxStatus, max_length=16, default=InboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    available_at = fields.DatetimeField()
+    claim_token = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    received_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "chatops_inbox"
+        unique_together = (("platform", "delivery_key"),)
+        indexes = (("status", "available_at"),)
+
+
+class OutboxItem(Model):
+    """One reply to deliver through a connector, with its retry state."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    platform = fields.CharField(max_length=16)
+    target: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    reply: fields.JSONField[dict[str, Any]] = fields.JSONField()
+    invocation_id = fields.CharField(max_length=64, null=True)
+    status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    available_at = fields.DatetimeField()
+    claim_token = fields.CharField(max_length=64, null=True)
+    lease_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    created_at = fields.DatetimeField()
+    # when the question arrived, for end-to-end latency
+    received_at = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "chatops_outbox"
+        indexes = (("status", "available_at"),)
+
+
+class AuditEntry(Model):
+    """One decision the bot made about an invocation or a delivery."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField()
+    invocation_id = fields.CharField(max_length=64, null=True)
+    platform = fields.CharField(max_length=16)
+    actor = fields.CharField(max_length=255)
+    command = fields.CharField(max_length=64, null=True)
+    decision = fields.CharField(max_length=32)
+    level = fields.CharField(max_length=16, null=True)
+    detail = fields.TextField(default="")
+
+    class Meta:
+        table = "chatops_audit"
+        indexes = (("invocation_id",), ("at",))

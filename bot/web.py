@@ -1,0 +1,167 @@
+"""The aiohttp application: lifecycle of every resource, and the operator endpoints.
+
+``create_app(config)`` builds the application and does nothing else; all work
+happens in ``cleanup_ctx`` contexts, entered at start-up in this order and left
+in reverse: database, HTTP client session, pipeline, workers, scheduler.
+Connector routes and contexts are added to the same application by their own
+packages.
+
+Endpoints:
+- ``GET /healthz``: 200 while the process serves requests.
+- ``GET /readyz``: 200 when the database answers and has no unapplied
+  migrations, else 503 with the reason.
+- ``GET /metrics``: Prometheus text (see ``bot.metrics``).
+
+Shutdown (SIGTERM through aiohttp's runner): the workers stop claiming, the
+batch in flight gets ``server.shutdown_timeout`` seconds to finish, and
+anything still running is cancelled; its lease expires and another process
+(or the next start) picks it up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
+from importlib import metadata
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.context import Services
+from bot.delivery import Connector
+from bot.messages import Platform
+from bot.metrics import Metrics
+from bot.pipeline import Pipeline, build_pipeline, run_workers
+from bot.router import Command
+from bot.scheduler import HousekeepingDeps, build_scheduler
+from bot.store.database import Database, open_database
+
+CONFIG = web.AppKey("config", Config)
+CLOCK = web.AppKey("clock", Clock)
+LOG = web.AppKey("log", logging.Logger)
+METRICS = web.AppKey("metrics", Metrics)
+DATABASE = web.AppKey("database", Database)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+def version() -> str:
+    try:
+        return metadata.version("chatops-bridge")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def create_app(
+    config: Config,
+    *,
+    commands: list[Command[Any]],
+    connectors: Mapping[Platform, Connector] | None = None,
+    clock: Clock | None = None,
+    log: logging.Logger | None = None,
+) -> web.Application:
+    app = web.Application()
+    app[CONFIG] = config
+    app[CLOCK] = clock or SystemClock()
+    app[LOG] = log or logging.getLogger("chatops")
+    app[METRICS] = Metrics()
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_http_ctx)
+    app.cleanup_ctx.append(_pipeline_ctx(commands, dict(connectors or {})))
+    app.cleanup_ctx.append(_workers_ctx)
+    app.cleanup_ctx.append(_scheduler_ctx)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    database = await open_database(app[CONFIG].database.resolved_url(), require_migrated=True)
+    app[DATABASE] = database
+    yield
+    await database.close()
+
+
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        yield
+
+
+def _pipeline_ctx(commands: list[Command[Any]], connectors: dict[Platform, Connector]) -> Any:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        clock = app[CLOCK]
+        services = Services(clock=clock, started_at=clock.now(), version=version())
+        app[PIPELINE] = build_pipeline(
+            app[CONFIG],
+            app[DATABASE],
+            commands=commands,
+            connectors=connectors,
+            services=services,
+            log=app[LOG],
+            metrics=app[METRICS],
+        )
+        yield
+
+    return context
+
+
+async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(app[PIPELINE], stop, config.workers.poll_interval))
+    yield
+    stop.set()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=config.server.shutdown_timeout)
+    except TimeoutError:
+        app[LOG].warning("workers did not finish in time; their leases will expire")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    pipeline = app[PIPELINE]
+    deps = HousekeepingDeps(
+        inbox=pipeline.inbox,
+        outbox=pipeline.outbox,
+        retention=timedelta(days=config.scheduler.retention_days),
+        log=app[LOG].getChild("scheduler"),
+    )
+    scheduler = build_scheduler(config.scheduler, deps, app[CLOCK])
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
+
+
+async def healthz(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    database = request.app[DATABASE]
+    try:
+        await database.ping()
+        pending = await database.unapplied_migrations()
+    except Exception as exc:
+        request.app[LOG].warning("not ready: database error: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "reason": "database"}, status=503)
+    if pending:
+        reason = f"{len(pending)} unapplied migration(s); run `chatops migrate`"
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    depths = await request.app[PIPELINE].queue_depths()
+    body = request.app[METRICS].render(depths)
+    return web.Response(text=body, content_type="text/plain", charset="utf-8")

@@ -1,0 +1,280 @@
+"""The two workers of the pipeline: one runs commands, one delivers replies.
+
+``InboxWorker`` claims accepted invocations under a lease, runs them through
+the router, and completes each in one transaction that marks it done and
+enqueues its reply and audit entry. ``OutboxSender`` claims replies and hands
+them to the platform's connector, retrying with exponential backoff and full
+jitter, honouring a retry-after the connector reports, and dead-lettering a
+message after ``max_attempts`` with the reason.
+
+Invariants:
+- A command whose worker died mid-way is picked up again when its lease
+  expires; one that keeps killing its worker is answered with an error after
+  ``max_attempts`` instead of being retried forever. Either way it gets exactly
+  one reply (the outbox key is derived from the invocation id).
+- A send that raised is never marked sent; a send that returned is marked sent
+  before anything else happens to that row.
+- ``run`` loops stop claiming as soon as ``stop`` is set and return after the
+  current batch, so shutdown finishes in-flight work without starting more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.clock import Clock
+from bot.delivery import Connector, DeliveryError, RetryLater, Undeliverable
+from bot.messages import Outgoing, Platform, Reply, Status
+from bot.metrics import Metrics
+from bot.router import Outcome, Router
+from bot.store.queues import Audit, InboxClaim, InboxQueue, LeaseLost, OutboxClaim, OutboxQueue
+
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+
+
+def reply_key(invocation_id: str) -> str:
+    """The outbox key of an invocation's reply: one reply per invocation."""
+    return f"reply:{invocation_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter, at least any retry-after the platform asked for."""
+
+    base: float
+    cap: float
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        jittered = rng.uniform(0, ceiling)
+        return max(jittered, retry_after or 0.0)
+
+
+class InboxWorker:
+    def __init__(
+        self,
+        *,
+        queue: InboxQueue,
+        router: Router,
+        clock: Clock,
+        lease: timedelta,
+        max_attempts: int,
+        concurrency: int,
+        metrics: Metrics,
+        log: Log,
+        on_enqueued: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._queue = queue
+        self._router = router
+        self._clock = clock
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._concurrency = concurrency
+        self._metrics = metrics
+        self._log = log
+        self._on_enqueued = on_enqueued
+
+    async def run_once(self) -> int:
+        """Claim one batch and process it; return how many rows were claimed."""
+        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency)
+        if claims:
+            await asyncio.gather(*(self._process(claim) for claim in claims))
+        return len(claims)
+
+    async def _process(self, claim: InboxClaim) -> None:
+        invocation = claim.invocation
+        ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
+        self._log.info("claimed (attempt %d)", claim.attempts, extra=ids)
+        if claim.attempts > self._max_attempts:
+            outcome = _gave_up(claim)
+        else:
+            outcome = await self._router.dispatch(invocation)
+        reply = Outgoing(
+            target=invocation.reply_to,
+            reply=outcome.reply,
+            key=reply_key(invocation.id),
+            invocation_id=invocation.id,
+        )
+        try:
+            await self._queue.complete(claim, self._clock.now(), [reply], [outcome.audit])
+        except LeaseLost as exc:
+            self._log.warning("not completed: %s", exc, extra=ids)
+            return
+        self._metrics.invocations.inc(
+            platform=invocation.platform.value,
+            command=outcome.command or "-",
+            outcome=outcome.result,
+        )
+        self._log.info("done: reply queued", extra=ids)
+        self._on_enqueued()
+
+
+def _gave_up(claim: InboxClaim) -> Outcome:
+    invocation = claim.invocation
+    ref = uuid.uuid4().hex[:8]
+    reply = Reply(
+        title=f"Something went wrong (ref {ref})",
+        status=Status.ERROR,
+        paragraphs=(
+            f"This command was tried {claim.attempts - 1} times and could not be completed.",
+            f"The details are in the bot's log under ref {ref}.",
+        ),
+    )
+    audit = Audit(
+        platform=invocation.platform.value,
+        actor=f"{invocation.actor.platform}:{invocation.actor.id}",
+        decision="abandoned",
+        invocation_id=invocation.id,
+        detail=f"ref {ref}: {claim.attempts - 1} attempts",
+    )
+    return Outcome(reply=reply, audit=audit, command=None, result="abandoned")
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        *,
+        queue: OutboxQueue,
+        connectors: Mapping[Platform, Connector],
+        clock: Clock,
+        lease: timedelta,
+        max_attempts: int,
+        backoff: Backoff,
+        concurrency: int,
+        metrics: Metrics,
+        log: Log,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._queue = queue
+        self._connectors = connectors
+        self._clock = clock
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._concurrency = concurrency
+        self._metrics = metrics
+        self._log = log
+        self._rng = rng or random.Random()
+
+    async def run_once(self) -> int:
+        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency)
+        if claims:
+            await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        return len(claims)
+
+    async def _deliver(self, claim: OutboxClaim) -> None:
+        message = claim.message
+        platform = message.target.platform
+        ids = {"outbox_key": message.key, "invocation_id": message.invocation_id or "-"}
+        connector = self._connectors.get(platform)
+        try:
+            if connector is None:
+                raise Undeliverable(f"no connector is configured for {platform}")
+            await connector.send(message)
+        except Undeliverable as exc:
+            await self._dead(claim, exc.reason, ids)
+        except RetryLater as exc:
+            await self._retry(claim, exc.reason, ids, exc.retry_after)
+        except DeliveryError as exc:
+            await self._retry(claim, exc.reason, ids)
+        except Exception as exc:
+            self._log.exception("connector failed unexpectedly", extra=ids)
+            await self._retry(claim, f"{type(exc).__name__}: {exc}", ids)
+        else:
+            await self._sent(claim, ids)
+
+    async def _sent(self, claim: OutboxClaim, ids: Mapping[str, str]) -> None:
+        now = self._clock.now()
+        platform = claim.message.target.platform.value
+        audit = self._audit(claim, "sent", f"attempt {claim.attempts}")
+        try:
+            await self._queue.mark_sent(claim, now, audit)
+        except LeaseLost as exc:
+            self._log.warning("sent, but %s", exc, extra=ids)
+            return
+        self._metrics.deliveries.inc(platform=platform, outcome="sent")
+        if claim.received_at is not None:
+            seconds = (now - claim.received_at).total_seconds()
+            self._metrics.end_to_end_seconds.observe(seconds, platform=platform)
+        self._log.info("sent (attempt %d)", claim.attempts, extra=ids)
+
+    async def _retry(
+        self,
+        claim: OutboxClaim,
+        reason: str,
+        ids: Mapping[str, str],
+        retry_after: float | None = None,
+    ) -> None:
+        if claim.attempts >= self._max_attempts:
+            await self._dead(claim, f"gave up after {claim.attempts} attempts: {reason}", ids)
+            return
+        delay = self._backoff.delay(claim.attempts, self._rng, retry_after)
+        available_at = self._clock.now() + timedelta(seconds=delay)
+        await _ignore_lost(self._queue.retry_later(claim, available_at, reason), self._log, ids)
+        self._metrics.deliveries.inc(platform=claim.message.target.platform.value, outcome="retry")
+        self._log.warning(
+            "send failed (attempt %d), retrying in %.1fs: %s",
+            claim.attempts,
+            delay,
+            reason,
+            extra=ids,
+        )
+
+    async def _dead(self, claim: OutboxClaim, reason: str, ids: Mapping[str, str]) -> None:
+        audit = self._audit(claim, "dead", reason)
+        await _ignore_lost(
+            self._queue.mark_dead(claim, self._clock.now(), reason, audit), self._log, ids
+        )
+        self._metrics.deliveries.inc(platform=claim.message.target.platform.value, outcome="dead")
+        self._log.error("dead letter: %s", reason, extra=ids)
+
+    def _audit(self, claim: OutboxClaim, decision: str, detail: str) -> Audit:
+        target = claim.message.target
+        return Audit(
+            platform=target.platform.value,
+            actor="bot",
+            decision=decision,
+            invocation_id=claim.message.invocation_id,
+            command=None,
+            detail=f"{claim.message.key}: {detail}",
+        )
+
+
+async def _ignore_lost(step: Awaitable[None], log: Log, ids: Mapping[str, str]) -> None:
+    try:
+        await step
+    except LeaseLost as exc:
+        log.warning("%s", exc, extra=ids)
+
+
+async def run_until_stopped(
+    step: Callable[[], Awaitable[int]],
+    *,
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    poll_interval: float,
+    log: Log,
+    name: str,
+) -> None:
+    """Call ``step`` until ``stop`` is set; idle between empty batches until woken or polled."""
+    while not stop.is_set():
+        try:
+            claimed = await step()
+        except Exception:
+            log.exception("%s: batch failed; will retry", name)
+            claimed = 0
+        if claimed:
+            continue
+        wake.clear()
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()

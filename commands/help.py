@@ -1,0 +1,61 @@
+"""``help``: the commands the asking user may run here, or one command's usage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.context import Context
+from bot.messages import Reply, Status, Table
+from bot.router import Command, usage_fields
+
+
+@dataclass(frozen=True, slots=True)
+class HelpArgs:
+    command: str | None = field(
+        default=None, metadata={"help": "a command to explain", "metavar": "COMMAND"}
+    )
+
+
+async def show_help(ctx: Context, args: HelpArgs) -> Reply:
+    if args.command is None:
+        return _overview(ctx)
+    command = ctx.catalog.find(args.command)
+    if command is None:
+        return Reply(
+            title=f"No command named {args.command}",
+            status=Status.ERROR,
+            paragraphs=("Say `help` to see the commands you can run here.",),
+        )
+    paragraphs = [command.summary]
+    if command.description:
+        paragraphs.append(command.description)
+    if command.aliases:
+        paragraphs.append("Also: " + ", ".join(f"`{alias}`" for alias in command.aliases))
+    paragraphs.append(f"Needs {command.level} access.")
+    return Reply(
+        title=f"help: {command.name}",
+        paragraphs=tuple(paragraphs),
+        fields=usage_fields(command),
+    )
+
+
+def _overview(ctx: Context) -> Reply:
+    allowed = ctx.catalog.allowed()
+    rows = tuple((command.usage, command.summary) for command in allowed)
+    return Reply(
+        title="Commands you can run here",
+        paragraphs=(f"Your access level here is {ctx.level}. Say `help COMMAND` for details.",),
+        table=Table(headers=("command", "what it does"), rows=rows),
+    )
+
+
+def commands() -> tuple[Command[HelpArgs], ...]:
+    return (
+        Command(
+            name="help",
+            summary="List the commands you can run here, or explain one.",
+            handler=show_help,
+            args=HelpArgs,
+            examples=("help", "help status"),
+        ),
+    )

@@ -1,0 +1,87 @@
+"""``chatops shell``: each input line is one command from the local user.
+
+Every line goes through the real pipeline (inbox row, worker, router, outbox
+row, sender) and the shell connector prints the rendered reply. The session
+waits for each reply before reading the next line, so output keeps the order
+of input. It works interactively (a prompt on a terminal) and from a pipe:
+``echo ping | chatops shell`` prints the reply and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import TextIO
+
+from bot.messages import Actor, Invocation, Platform, ReplyTarget
+from bot.pipeline import Pipeline
+from bot.store.models import OutboxItem, OutboxStatus
+from bot.worker import reply_key
+from connectors.shell.client import ShellConnector
+
+PROMPT = "chatops> "
+IDLE_PAUSE = 0.02
+
+
+class ShellSession:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        connector: ShellConnector,
+        *,
+        user: str,
+        reply_timeout: float,
+    ) -> None:
+        self._pipeline = pipeline
+        self._connector = connector
+        self._actor = Actor(platform=Platform.SHELL, id=user, name=user)
+        self._session = uuid.uuid4().hex
+        self._reply_to = ReplyTarget(platform=Platform.SHELL, channel=self._session)
+        self._reply_timeout = reply_timeout
+        self._count = 0
+
+    async def run_line(self, line: str) -> None:
+        """Submit one line and drive the pipeline until its reply is delivered."""
+        self._count += 1
+        invocation = Invocation(
+            id=uuid.uuid4().hex,
+            platform=Platform.SHELL,
+            actor=self._actor,
+            text=line.strip(),
+            reply_to=self._reply_to,
+            delivery_key=f"{self._session}:{self._count}",
+            received_at=self._pipeline.clock.now(),
+        )
+        await self._pipeline.submit(invocation)
+        await self._drive_until_replied(reply_key(invocation.id))
+
+    async def _drive_until_replied(self, key: str) -> None:
+        async with asyncio.timeout(self._reply_timeout):
+            while key not in self._connector.delivered:
+                worked = await self._pipeline.inbox_worker.run_once()
+                worked += await self._pipeline.sender.run_once()
+                if worked:
+                    continue
+                row = await OutboxItem.get_or_none(key=key)
+                if row is not None and row.status is OutboxStatus.DEAD:
+                    raise ShellDeliveryFailed(row.last_error or "the reply could not be delivered")
+                await asyncio.sleep(IDLE_PAUSE)
+
+
+class ShellDeliveryFailed(Exception):
+    pass
+
+
+async def read_lines(stream: TextIO, prompt_to: TextIO | None) -> AsyncIterator[str]:
+    """Yield input lines without blocking the event loop; prompt when interactive."""
+    loop = asyncio.get_running_loop()
+    while True:
+        if prompt_to is not None:
+            prompt_to.write(PROMPT)
+            prompt_to.flush()
+        line = await loop.run_in_executor(None, stream.readline)
+        if not line:
+            return
+        if line.strip():
+            yield line

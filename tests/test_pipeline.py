@@ -1,0 +1,224 @@
+"""The durable pipeline on SQLite and PostgreSQL: never twice, nothing lost."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from bot.config import Config, OutboxSettings, WorkerSettings
+from bot.context import Services
+from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.messages import Actor, Field, Invocation, Platform, Reply, ReplyTarget, Status
+from bot.pipeline import Pipeline, build_pipeline
+from bot.store.database import Database
+from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem, OutboxStatus
+from bot.store.queues import LeaseLost
+from commands import builtin_commands
+from tests.fakes.clock import FakeClock
+from tests.fakes.connector import RecordingConnector
+
+PONG = Reply(
+    title="pong", status=Status.OK, fields=(Field("version", "9.9"), Field("uptime", "0s"))
+)
+
+
+def make_pipeline(
+    database: Database, connector: RecordingConnector, clock: FakeClock, **outbox: float
+) -> Pipeline:
+    config = Config(
+        workers=WorkerSettings(lease_seconds=60.0, handler_timeout=5.0, max_attempts=3),
+        outbox=dataclasses.replace(OutboxSettings(), **outbox),  # type: ignore[arg-type]
+    )
+    return build_pipeline(
+        config,
+        database,
+        commands=builtin_commands(),
+        connectors={connector.platform: connector},
+        services=Services(clock=clock, started_at=clock.now(), version="9.9"),
+        log=logging.getLogger("chatops.test"),
+    )
+
+
+def invocation(clock: FakeClock, text: str = "ping", key: str | None = None) -> Invocation:
+    return Invocation(
+        id=uuid.uuid4().hex,
+        platform=Platform.SHELL,
+        actor=Actor(platform=Platform.SHELL, id="local", name="local"),
+        text=text,
+        reply_to=ReplyTarget(platform=Platform.SHELL, channel="session"),
+        delivery_key=key or uuid.uuid4().hex,
+        received_at=clock.now(),
+    )
+
+
+async def drain(pipeline: Pipeline, clock: FakeClock, step: float = 0.0, rounds: int = 50) -> None:
+    """Run both workers until neither finds work, moving the fake clock by ``step`` each round."""
+    for _ in range(rounds):
+        worked = await pipeline.inbox_worker.run_once() + await pipeline.sender.run_once()
+        if not worked and step == 0.0:
+            return
+        clock.advance(step)
+
+
+async def test_same_delivery_key_twice_runs_once(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    first = invocation(clock, key="delivery-1")
+    again = dataclasses.replace(invocation(clock, key="delivery-1"))
+
+    assert await pipeline.submit(first) is True
+    assert await pipeline.submit(again) is False
+    await drain(pipeline, clock)
+
+    assert [(m.key, m.reply) for m in connector.sent] == [(f"reply:{first.id}", PONG)]
+    assert await InboxItem.all().count() == 1
+    decisions = await AuditEntry.all().order_by("id").values_list("decision", flat=True)
+    assert decisions == ["ok", "sent"]
+
+
+async def test_send_failing_three_times_then_succeeding_is_delivered_once(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock, backoff_base=1.0, backoff_cap=8.0)
+    connector.fail_next([DeliveryError("platform down")] * 3)
+    inv = invocation(clock)
+    await pipeline.submit(inv)
+
+    await drain(pipeline, clock, step=10.0, rounds=10)
+
+    assert connector.attempts == [f"reply:{inv.id}"] * 4
+    assert [m.reply for m in connector.sent] == [PONG]
+    row = await OutboxItem.get(key=f"reply:{inv.id}")
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.SENT, 4, "platform down")
+
+
+async def test_send_that_always_fails_ends_as_dead_letter_with_reason(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock, max_attempts=4, backoff_cap=2.0)
+    connector.fail_always(DeliveryError("channel_not_found"))
+    inv = invocation(clock)
+    await pipeline.submit(inv)
+
+    await drain(pipeline, clock, step=5.0, rounds=12)
+
+    row = await OutboxItem.get(key=f"reply:{inv.id}")
+    assert (row.status, row.attempts) == (OutboxStatus.DEAD, 4)
+    assert row.last_error == "gave up after 4 attempts: channel_not_found"
+    assert connector.sent == []
+    assert len(connector.attempts) == 4
+
+
+async def test_undeliverable_is_dead_at_once(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    connector.fail_next([Undeliverable("message too long")])
+    inv = invocation(clock)
+    await pipeline.submit(inv)
+
+    await drain(pipeline, clock)
+
+    row = await OutboxItem.get(key=f"reply:{inv.id}")
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.DEAD, 1, "message too long")
+
+
+async def test_retry_after_from_the_platform_is_honoured(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock, backoff_base=0.1, backoff_cap=0.1)
+    connector.fail_next([RetryLater("ratelimited", retry_after=30.0)])
+    await pipeline.submit(invocation(clock))
+    await drain(pipeline, clock)
+    assert connector.sent == []
+
+    clock.advance(29.0)
+    assert await pipeline.sender.run_once() == 0
+    clock.advance(1.5)
+    assert await pipeline.sender.run_once() == 1
+    assert [m.reply for m in connector.sent] == [PONG]
+
+
+async def test_expired_lease_is_taken_over_and_the_old_holder_cannot_complete(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    inv = invocation(clock)
+    await pipeline.submit(inv)
+    [stale] = await pipeline.inbox.claim(clock.now(), timedelta(seconds=60), 10)
+
+    clock.advance(30)
+    assert await pipeline.inbox_worker.run_once() == 0  # lease still held
+    clock.advance(31)
+    await drain(pipeline, clock)
+    with pytest.raises(LeaseLost):
+        await pipeline.inbox.complete(stale, clock.now(), [], [])
+
+    late_pong = dataclasses.replace(
+        PONG, fields=(Field("version", "9.9"), Field("uptime", "1m 1s"))
+    )
+    assert [m.reply for m in connector.sent] == [late_pong]
+    row = await InboxItem.get(delivery_key=inv.delivery_key)
+    assert (row.status, row.attempts) == (InboxStatus.DONE, 2)
+
+
+async def test_invocation_that_keeps_killing_its_worker_gets_an_error_reply(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)  # workers.max_attempts = 3
+    inv = invocation(clock)
+    await pipeline.submit(inv)
+    for _ in range(3):  # three workers claim it and die
+        assert len(await pipeline.inbox.claim(clock.now(), timedelta(seconds=60), 10)) == 1
+        clock.advance(61)
+
+    await drain(pipeline, clock)
+
+    [sent] = connector.sent
+    ref = sent.reply.title.removeprefix("Something went wrong (ref ").removesuffix(")")
+    assert sent.reply == Reply(
+        title=f"Something went wrong (ref {ref})",
+        status=Status.ERROR,
+        paragraphs=(
+            "This command was tried 3 times and could not be completed.",
+            f"The details are in the bot's log under ref {ref}.",
+        ),
+    )
+
+
+async def test_no_connector_for_platform_is_a_dead_letter(database: Database) -> None:
+    clock = FakeClock()
+    pipeline = make_pipeline(database, RecordingConnector(Platform.DISCORD), clock)
+    inv = invocation(clock)
+    await pipeline.submit(inv)
+    await drain(pipeline, clock)
+    row = await OutboxItem.get(key=f"reply:{inv.id}")
+    assert (row.status, row.last_error) == (
+        OutboxStatus.DEAD,
+        "no connector is configured for shell",
+    )
+
+
+async def test_queue_depths_count_rows_by_status(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    for _ in range(3):
+        await pipeline.submit(invocation(clock))
+    await pipeline.inbox_worker.run_once()  # concurrency 4: all three done, replies queued
+    assert await pipeline.queue_depths() == {"inbox": {"done": 3}, "outbox": {"pending": 3}}
+
+
+def test_backoff_is_full_jitter_capped_and_respects_retry_after() -> None:
+    from bot.worker import Backoff
+
+    backoff = Backoff(base=1.0, cap=10.0)
+    rng = random.Random(7)
+    delays = [backoff.delay(attempt, rng) for attempt in (1, 2, 3, 4, 5, 6)]
+    ceilings = [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+    assert all(0.0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert backoff.delay(1, rng, retry_after=42.0) == 42.0
