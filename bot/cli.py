@@ -20,8 +20,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from aiohttp import web
-
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
 from bot.context import Services
@@ -29,7 +27,7 @@ from bot.logs import configure_logging
 from bot.messages import Platform
 from bot.pipeline import build_pipeline
 from bot.store.database import DatabaseError, dialect_of, open_database
-from bot.web import create_app, version
+from bot.web import create_app, serve, version
 from commands import builtin_commands
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lines
@@ -101,12 +99,13 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
     )
     app = create_app(config, commands=builtin_commands(), log=log)
     try:
-        web.run_app(
-            app,
-            host=host or config.server.host,
-            port=config.server.port if port is None else port,
-            shutdown_timeout=config.server.shutdown_timeout,
-            print=lambda text: log.info("%s", text.strip()),
+        asyncio.run(
+            serve(
+                app,
+                host=host or config.server.host,
+                port=config.server.port if port is None else port,
+                log=log,
+            )
         )
     except DatabaseError as exc:
         print(f"chatops: {exc}", file=sys.stderr)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from importlib import metadata
@@ -49,6 +50,7 @@ METRICS = web.AppKey("metrics", Metrics)
 DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def version() -> str:
@@ -143,6 +145,34 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler.shutdown(wait=False)
 
 
+async def serve(app: web.Application, *, host: str, port: int, log: logging.Logger) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully.
+
+    Port 0 binds a free port; the address actually bound is logged, so tests and
+    operators can find it.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(
+        app, handle_signals=False, shutdown_timeout=app[CONFIG].server.shutdown_timeout
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        for address in runner.addresses:
+            log.info("listening on http://%s:%d", address[0], address[1])
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        await runner.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")
+
+
 async def healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -164,4 +194,4 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     depths = await request.app[PIPELINE].queue_depths()
     body = request.app[METRICS].render(depths)
-    return web.Response(text=body, content_type="text/plain", charset="utf-8")
+    return web.Response(body=body.encode(), headers={"Content-Type": PROMETHEUS_TEXT})
