@@ -9,7 +9,7 @@ from connectors.shell.render import render_text
 
 
 class ShellConnector:
-    """Writes rendered replies to ``stream`` and remembers which keys it delivered."""
+    """Writes rendered replies to ``stream``, a blank line apart, and remembers their keys."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -20,6 +20,7 @@ class ShellConnector:
         return Platform.SHELL
 
     async def send(self, message: Outgoing) -> None:
-        self._stream.write(render_text(message.reply) + "\n")
+        separator = "\n" if self.delivered else ""
+        self._stream.write(separator + render_text(message.reply) + "\n")
         self._stream.flush()
         self.delivered.add(message.key)

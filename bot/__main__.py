@@ -1,0 +1,5 @@
+"""`python -m bot` runs the `chatops` command."""
+
+from bot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,168 @@
+"""The ``chatops`` command as a user runs it: real processes, whole outputs."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.web import version
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+TIMEOUT = 60.0
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def chatops(
+    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**_clean_env(), "PYTHONPATH": str(ROOT), **(env or {})},
+        check=False,
+    )
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS")}
+
+
+def test_shell_answers_ping_with_pong(workdir: Path) -> None:
+    result = chatops("--config", str(EXAMPLE), "shell", cwd=workdir, stdin="ping\n")
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(rf"pong\nversion: {re.escape(version())}\nuptime: \d+s\n", result.stdout)
+    assert result.stderr == "chatops: applied pending migrations to the local database\n"
+    assert (workdir / "chatops.sqlite3").exists()
+
+
+def test_shell_unknown_command_points_to_help(workdir: Path) -> None:
+    result = chatops("--config", str(EXAMPLE), "shell", cwd=workdir, stdin="frobnicate\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "Unknown command: frobnicate\nSay `help` to see the commands you can run here.\n"
+    )
+
+
+def test_shell_unclosed_quote_is_a_usage_error(workdir: Path) -> None:
+    result = chatops("--config", str(EXAMPLE), "shell", cwd=workdir, stdin='ping "unclosed\n')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "Could not read that command\n"
+        'Unclosed " starting at character 6.\n'
+        "Put quotes around an argument that contains spaces, and close every quote.\n"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_shell_answers_lines_in_order_separated_by_blank_lines(workdir: Path) -> None:
+    result = chatops("--config", str(EXAMPLE), "shell", cwd=workdir, stdin="help ping\n\nhelp\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "help: ping\n"
+        "Check that the bot is up; shows its version and uptime.\n"
+        "Needs read access.\n"
+        "Usage: ping\n"
+        "Examples: ping\n"
+        "\n"
+        "Commands you can run here\n"
+        "Your access level here is admin. Say `help COMMAND` for details.\n"
+        "command         what it does\n"
+        "help [COMMAND]  List the commands you can run here, or explain one.\n"
+        "ping            Check that the bot is up; shows its version and uptime.\n"
+    )
+
+
+def test_check_config_names_the_broken_key(workdir: Path) -> None:
+    broken = workdir / "broken.toml"
+    broken.write_text('[workers]\nlease_seconds = "soon"\n')
+    result = chatops("check-config", str(broken), cwd=workdir)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "chatops: invalid configuration: workers.lease_seconds: "
+        "expected a number, got 'soon'\n"
+    )
+
+
+def test_check_config_masks_secret_references(workdir: Path) -> None:
+    result = chatops(
+        "check-config",
+        str(EXAMPLE),
+        cwd=workdir,
+        env={"CHATOPS__DATABASE__URL": "env:DB_URL", "DB_URL": "postgres://bot:hunter22@db/x"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert '\n[database]\nurl = "env:DB_URL (secret, set)"\n' in result.stdout
+    assert "hunter22" not in result.stdout + result.stderr
+
+
+def test_serve_refuses_unapplied_migrations(workdir: Path) -> None:
+    result = chatops("--config", str(EXAMPLE), "serve", "--port", "0", cwd=workdir)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "chatops: the database has 1 unapplied migration(s) (0001_initial); "
+        "run `chatops migrate` first"
+    )
+
+
+def test_migrate_then_serve_answers_healthz_and_stops_cleanly_on_sigterm(workdir: Path) -> None:
+    migrate = chatops("--config", str(EXAMPLE), "migrate", cwd=workdir)
+    assert (migrate.returncode, migrate.stdout) == (0, "applied: 0001_initial\n")
+    again = chatops("--config", str(EXAMPLE), "migrate", cwd=workdir)
+    assert (again.returncode, again.stdout) == (0, "the database is up to date\n")
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(EXAMPLE), "serve", "--port", "0"],
+        cwd=workdir,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**_clean_env(), "PYTHONPATH": str(ROOT)},
+    ) as server:
+        try:
+            url = _wait_for_listening(server)
+            with urllib.request.urlopen(f"{url}/healthz", timeout=TIMEOUT) as response:
+                assert (response.status, response.read()) == (200, b'{"status": "ok"}')
+            with urllib.request.urlopen(f"{url}/readyz", timeout=TIMEOUT) as response:
+                assert (response.status, response.read()) == (200, b'{"status": "ready"}')
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, stderr = server.communicate(timeout=TIMEOUT)
+    assert server.returncode == 0
+    assert [_without_time(line) for line in stderr.splitlines()[-2:]] == [
+        '{"at": "X", "level": "info", "logger": "chatops", "msg": "shutting down"}',
+        '{"at": "X", "level": "info", "logger": "chatops", "msg": "stopped"}',
+    ]
+
+
+def _without_time(line: str) -> str:
+    return re.sub(r'"at": "[^"]+"', '"at": "X"', line)
+
+
+def _wait_for_listening(server: subprocess.Popen[str]) -> str:
+    deadline = time.monotonic() + TIMEOUT
+    assert server.stderr is not None
+    while time.monotonic() < deadline:
+        line = server.stderr.readline()
+        if not line:
+            break
+        found = re.search(r"listening on (http://[\d.]+:\d+)", line)
+        if found:
+            return found.group(1)
+    raise AssertionError("the server never said where it listens")
