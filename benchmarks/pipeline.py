@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
+import contextlib
 import io
 import logging
 import math
@@ -84,7 +84,9 @@ POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
 BACKENDS = ("sqlite", "postgres")
 MODES = ("stream", "burst")
 COMMAND_TEXT = "ping"
-NO_VALUE = "–"
+PING_REPLY_TITLE = "pong"
+CHECK_INTERVAL = 0.25
+NO_VALUE = "-"
 
 
 class BenchmarkFailure(Exception):
@@ -98,7 +100,8 @@ class TimedShellConnector:
     """The real ``ShellConnector`` writing into a ``StringIO``, plus a timestamp per reply key."""
 
     def __init__(self, expected: int) -> None:
-        self._inner = ShellConnector(io.StringIO())
+        self.output = io.StringIO()
+        self._inner = ShellConnector(self.output)
         self._expected = expected
         self.sends: Counter[str] = Counter()
         self.sent_at: dict[str, float] = {}
@@ -170,10 +173,7 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True)
-class RoundResult:
-    backend: str
-    mode: str
-    requested: int
+class Measurement:
     completed: int
     wall_seconds: float
     timed_out: bool
@@ -185,7 +185,15 @@ class RoundResult:
         return self.completed / self.wall_seconds if self.wall_seconds > 0 else 0.0
 
 
-Measure = Callable[[Pipeline, TimedShellConnector, Settings, float], Awaitable[RoundResult]]
+@dataclass(frozen=True, slots=True)
+class RoundResult:
+    backend: str
+    mode: str
+    requested: int
+    measured: Measurement
+
+
+Measure = Callable[[Pipeline, TimedShellConnector, Settings, float], Awaitable[Measurement]]
 
 
 async def run_round(backend: str, mode: str, settings: Settings, deadline: float) -> RoundResult:
@@ -194,28 +202,25 @@ async def run_round(backend: str, mode: str, settings: Settings, deadline: float
         connector = TimedShellConnector(settings.count)
         pipeline = _build_pipeline(settings.config, database, connector)
         measure: Measure = _stream if mode == "stream" else _burst
-        result = await measure(pipeline, connector, settings, deadline)
-        return dataclasses.replace(result, backend=backend)
+        measured = await measure(pipeline, connector, settings, deadline)
+    return RoundResult(backend, mode, settings.count, measured)
 
 
 async def _stream(
     pipeline: Pipeline, connector: TimedShellConnector, settings: Settings, deadline: float
-) -> RoundResult:
+) -> Measurement:
     producer = Producer(pipeline)
     async with _running_workers(pipeline, settings.config.workers.poll_interval):
         began = time.perf_counter()
         await producer.run(settings.count, deadline)
-        complete = await _wait_for_replies(connector, deadline)
+        complete = await _wait_for_replies(pipeline, connector, deadline)
     await _verify(pipeline, connector, producer, complete)
     latencies = [
         (connector.sent_at[key] - started) * 1000
         for key, started in producer.started_at.items()
         if key in connector.sent_at
     ]
-    return RoundResult(
-        backend="",
-        mode="stream",
-        requested=settings.count,
+    return Measurement(
         completed=len(connector.sent_at),
         wall_seconds=connector.last_sent(began) - began,
         timed_out=not complete,
@@ -226,17 +231,14 @@ async def _stream(
 
 async def _burst(
     pipeline: Pipeline, connector: TimedShellConnector, settings: Settings, deadline: float
-) -> RoundResult:
+) -> Measurement:
     producer = Producer(pipeline)
     await producer.run(settings.count, deadline)
     async with _running_workers(pipeline, settings.config.workers.poll_interval):
         began = time.perf_counter()
-        complete = await _wait_for_replies(connector, deadline)
+        complete = await _wait_for_replies(pipeline, connector, deadline)
     await _verify(pipeline, connector, producer, complete)
-    return RoundResult(
-        backend="",
-        mode="burst",
-        requested=settings.count,
+    return Measurement(
         completed=len(connector.sent_at),
         wall_seconds=connector.last_sent(began) - began,
         timed_out=not complete,
@@ -255,13 +257,33 @@ async def _running_workers(pipeline: Pipeline, poll_interval: float) -> AsyncIte
         await asyncio.wait_for(workers, STOP_GRACE_SECONDS)
 
 
-async def _wait_for_replies(connector: TimedShellConnector, deadline: float) -> bool:
-    """True once every expected reply was sent; False if ``deadline`` came first."""
-    try:
-        await asyncio.wait_for(connector.all_sent.wait(), max(0.0, deadline - time.perf_counter()))
-    except TimeoutError:
-        return False
+async def _wait_for_replies(
+    pipeline: Pipeline, connector: TimedShellConnector, deadline: float
+) -> bool:
+    """True once every expected reply was sent; False if ``deadline`` came first.
+
+    A failed send (retry or dead letter) aborts at once: the figures would include backoff
+    delays, and a dead letter is a reply that will never come.
+    """
+    while not connector.all_sent.is_set():
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            return False
+        failed = _failed_sends(pipeline)
+        if failed:
+            raise BenchmarkFailure(f"the outbox recorded failed sends: {failed}")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(connector.all_sent.wait(), min(remaining, CHECK_INTERVAL))
     return True
+
+
+def _failed_sends(pipeline: Pipeline) -> dict[str, float]:
+    failed: dict[str, float] = {}
+    for labels, value in pipeline.metrics.deliveries.values.items():
+        outcome = dict(labels).get("outcome", "")
+        if outcome != "sent":
+            failed[outcome] = failed.get(outcome, 0.0) + value
+    return failed
 
 
 async def _verify(
@@ -280,6 +302,9 @@ async def _verify(
     if missing:
         raise BenchmarkFailure(f"{len(missing)} invocations got no reply: {missing[0]}")
     submitted = len(producer.started_at)
+    pongs = connector.output.getvalue().splitlines().count(PING_REPLY_TITLE)
+    if pongs != submitted:
+        raise BenchmarkFailure(f"{submitted - pongs} replies were not a {PING_REPLY_TITLE!r}")
     expected = {"inbox": {"done": submitted}, "outbox": {"sent": submitted}}
     depths = await pipeline.queue_depths()
     if depths != expected:
@@ -363,10 +388,12 @@ def run_all(settings: Settings) -> Run:
     """Interleave rounds (round -> mode -> backend) within each backend's time budget."""
     run = Run(settings)
     spent = dict.fromkeys(settings.backends, 0.0)
+    skipped = dict.fromkeys(settings.backends, 0)
     for number in range(1, settings.repeat + 1):
         for mode in settings.modes:
             for backend in settings.backends:
                 if spent[backend] >= BACKEND_BUDGET_SECONDS:
+                    skipped[backend] += 1
                     continue
                 began = time.perf_counter()
                 deadline = began + BACKEND_BUDGET_SECONDS - spent[backend]
@@ -374,29 +401,31 @@ def run_all(settings: Settings) -> Run:
                 spent[backend] += time.perf_counter() - began
                 run.results.append(result)
                 _progress(result, number, settings.repeat)
-                if result.timed_out:
+                if result.measured.timed_out:
                     spent[backend] = BACKEND_BUDGET_SECONDS
-                    run.notes.append(_budget_note(backend, mode, number, result))
-                elif spent[backend] >= BACKEND_BUDGET_SECONDS:
-                    run.notes.append(
-                        f"{backend}: the {BACKEND_BUDGET_SECONDS:.0f} s budget ran out "
-                        f"after round {number} ({mode}); later rounds skipped"
-                    )
+                    run.notes.append(_partial_note(number, result))
+    run.notes += [
+        f"{backend}: {count} later round(s) skipped, its {BACKEND_BUDGET_SECONDS:.0f} s "
+        "budget was used up"
+        for backend, count in skipped.items()
+        if count
+    ]
     return run
 
 
-def _budget_note(backend: str, mode: str, number: int, result: RoundResult) -> str:
+def _partial_note(number: int, result: RoundResult) -> str:
     return (
-        f"{backend} {mode} round {number} hit the {BACKEND_BUDGET_SECONDS:.0f} s limit: "
-        f"{result.completed}/{result.requested} replies; later {backend} rounds skipped"
+        f"{result.backend} {result.mode} round {number} hit the {BACKEND_BUDGET_SECONDS:.0f} s "
+        f"limit: {result.measured.completed}/{result.requested} replies"
     )
 
 
 def _progress(result: RoundResult, number: int, repeat: int) -> None:
+    measured = result.measured
     print(
         f"[{result.backend} {result.mode} {number}/{repeat}] "
-        f"{result.completed}/{result.requested} replies in {result.wall_seconds:.2f} s, "
-        f"{result.throughput:.0f} inv/s" + (" (time limit)" if result.timed_out else ""),
+        f"{measured.completed}/{result.requested} replies in {measured.wall_seconds:.2f} s, "
+        f"{measured.throughput:.0f} inv/s" + (" (time limit)" if measured.timed_out else ""),
         file=sys.stderr,
         flush=True,
     )
@@ -431,23 +460,24 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 
 def summarise(results: Sequence[RoundResult], backend: str, mode: str) -> Row | None:
-    rounds = [r for r in results if r.backend == backend and r.mode == mode]
-    if not rounds:
+    chosen = [r for r in results if r.backend == backend and r.mode == mode]
+    if not chosen:
         return None
-    rates = [r.throughput for r in rounds]
-    timed = [r for r in rounds if r.latencies_ms]
+    rounds = [r.measured for r in chosen]
+    rates = [m.throughput for m in rounds]
+    timed = [m for m in rounds if m.latencies_ms]
     latency = {
-        name: statistics.median(percentile(r.latencies_ms, q) for r in timed)
+        name: statistics.median(percentile(m.latencies_ms, q) for m in timed)
         for name, q in PERCENTILES
         if timed
     }
-    submits = [percentile(r.submit_ms, 50.0) for r in rounds if r.submit_ms]
+    submits = [percentile(m.submit_ms, 50.0) for m in rounds if m.submit_ms]
     return Row(
         backend=backend,
         mode=mode,
         rounds=len(rounds),
-        completed=_completed(rounds),
-        wall_seconds=statistics.median(r.wall_seconds for r in rounds),
+        completed=_completed(chosen),
+        wall_seconds=statistics.median(m.wall_seconds for m in rounds),
         throughput=statistics.median(rates),
         throughput_low=min(rates),
         throughput_high=max(rates),
@@ -457,11 +487,11 @@ def summarise(results: Sequence[RoundResult], backend: str, mode: str) -> Row | 
 
 
 def _completed(rounds: Sequence[RoundResult]) -> str:
-    short = [r for r in rounds if r.completed < r.requested]
+    short = [r for r in rounds if r.measured.completed < r.requested]
     if not short:
         return str(rounds[0].requested)
-    worst = min(short, key=lambda r: r.completed)
-    return f"{worst.completed}/{worst.requested} (partial)"
+    worst = min(short, key=lambda r: r.measured.completed)
+    return f"{worst.measured.completed}/{worst.requested} (partial)"
 
 
 HEADER = (
@@ -471,7 +501,7 @@ HEADER = (
     "rounds",
     "wall s",
     "inv/s",
-    "inv/s min–max",
+    "inv/s range",
     "p50 ms",
     "p90 ms",
     "p99 ms",
@@ -499,7 +529,8 @@ def render_report(run: Run) -> str:
         _table_line(("---",) * len(HEADER)),
         *(_table_line(_cells(row)) for row in rows),
     ]
-    lines += [f"\nNote: {note}" for note in run.notes]
+    if run.notes:
+        lines += ["", *(f"- note: {note}" for note in run.notes)]
     return "\n".join(lines)
 
 
@@ -515,7 +546,7 @@ def _cells(row: Row) -> tuple[str, ...]:
         str(row.rounds),
         f"{row.wall_seconds:.2f}",
         f"{row.throughput:.0f}",
-        f"{row.throughput_low:.0f}–{row.throughput_high:.0f}",
+        f"{row.throughput_low:.0f}..{row.throughput_high:.0f}",
         *latency,
         submit,
     )

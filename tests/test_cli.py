@@ -96,8 +96,7 @@ def test_check_config_names_the_broken_key(workdir: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr == (
-        "chatops: invalid configuration: workers.lease_seconds: "
-        "expected a number, got 'soon'\n"
+        "chatops: invalid configuration: workers.lease_seconds: expected a number, got 'soon'\n"
     )
 
 
@@ -166,3 +165,18 @@ def _wait_for_listening(server: subprocess.Popen[str]) -> str:
         if found:
             return found.group(1)
     raise AssertionError("the server never said where it listens")
+
+
+def test_main_in_process_prints_the_effective_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.cli import main
+
+    for name in [name for name in os.environ if name.startswith("CHATOPS")]:
+        monkeypatch.delenv(name)
+    config = tmp_path / "chatops.toml"
+    config.write_text('[server]\nport = 9001\n[shell]\nuser = "ops"\n')
+    assert main(["check-config", str(config)]) == 0
+    printed = capsys.readouterr().out
+    assert '\n[server]\nhost = "127.0.0.1"\nport = 9001\nshutdown_timeout = 10.0\n' in printed
+    assert printed.endswith('\n[shell]\nuser = "ops"\n')

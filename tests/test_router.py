@@ -88,7 +88,7 @@ def make_router(grants: tuple[PermissionGrant, ...] = (), timeout: float = 5.0) 
         authorizer=ConfigAuthorizer(PermissionsSettings(grants=grants)),
         services=Services(clock=clock, started_at=clock.now(), version="1.2.3"),
         handler_timeout=timeout,
-        log=logging.getLogger("chatops.test"),
+        log=logging.getLogger("tests.router"),
     )
 
 
@@ -223,7 +223,7 @@ async def test_repo_scoped_grant_applies_only_inside_its_repos() -> None:
 
 
 async def test_crash_shows_a_ref_and_logs_the_traceback(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.ERROR, logger="chatops.test"):
+    with caplog.at_level(logging.ERROR, logger="tests.router"):
         outcome = await make_router().dispatch(invocation("crash"))
     ref = outcome.audit.detail.removeprefix("ref ")
     assert outcome.reply == Reply(
@@ -304,5 +304,5 @@ def test_duplicate_command_names_are_refused() -> None:
             authorizer=ConfigAuthorizer(PermissionsSettings()),
             services=Services(clock=clock, started_at=clock.now(), version="1"),
             handler_timeout=1.0,
-            log=logging.getLogger("chatops.test"),
+            log=logging.getLogger("tests.router"),
         )

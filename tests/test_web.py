@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -16,9 +15,23 @@ from bot.web import PIPELINE, PROMETHEUS_TEXT, create_app
 from commands import builtin_commands
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
+from tests.fakes.waiting import wait_until
 
-
-BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "60")
+BUCKETS = (
+    "0.005",
+    "0.01",
+    "0.025",
+    "0.05",
+    "0.1",
+    "0.25",
+    "0.5",
+    "1",
+    "2.5",
+    "5",
+    "10",
+    "30",
+    "60",
+)
 
 
 def all_buckets(name: str, count: int) -> str:
@@ -80,11 +93,12 @@ async def test_metrics_count_invocations_deliveries_and_queue_depths(
             received_at=clock.now(),
         )
     )
-    async with asyncio.timeout(10):
-        while not connector.sent:
-            await asyncio.sleep(0.01)
-        while (await pipeline.queue_depths())["outbox"] != {"sent": 1}:
-            await asyncio.sleep(0.01)
+
+    async def reply_sent() -> bool:
+        return (await pipeline.queue_depths())["outbox"] == {"sent": 1}
+
+    await wait_until(reply_sent)
+    assert len(connector.sent) == 1
 
     response = await test_client.get("/metrics")
 

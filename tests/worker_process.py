@@ -1,11 +1,11 @@
 """A real worker process for crash and concurrency tests.
 
-    python -m tests.worker_process hang URL
-        runs the inbox worker; the ``work`` command prints ``started KEY`` and
-        then blocks forever, so the test can SIGKILL it between claim and reply.
-    python -m tests.worker_process drain URL RECORD_FILE
-        runs the production worker loops until the inbox is empty; the ``work``
-        command appends its delivery key to RECORD_FILE, one line per run.
+python -m tests.worker_process hang URL
+    runs the inbox worker; the ``work`` command prints ``started KEY`` and
+    then blocks forever, so the test can SIGKILL it between claim and reply.
+python -m tests.worker_process drain URL RECORD_FILE
+    runs the production worker loops until the inbox is empty; the ``work``
+    command appends its delivery key to RECORD_FILE, one line per run.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ its delivery key to a file (so separate processes can show what they ran).
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from bot.arguments import NoArgs
@@ -28,5 +27,3 @@ def work_command(*, hang: bool = False, record: Path | None = None) -> Command[N
         return Reply(title=f"worked on {key}", status=Status.OK)
 
     return Command(name="work", summary="Test work.", handler=work, args=NoArgs)
-
-

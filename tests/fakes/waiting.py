@@ -1,0 +1,17 @@
+"""Wait for a condition that real background tasks make true, with a bound."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+POLL_SECONDS = 0.01
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``within`` seconds."""
+    for _ in range(int(within / POLL_SECONDS)):
+        if await condition():
+            return
+        await asyncio.sleep(POLL_SECONDS)
+    raise AssertionError(f"condition not met within {within}s")

@@ -1,0 +1,77 @@
+"""Scheduled jobs: housekeeping purges what is finished and keeps dead letters."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import SchedulerSettings
+from bot.messages import Outgoing, Platform, Reply, ReplyTarget
+from bot.scheduler import HousekeepingDeps, build_scheduler, housekeeping
+from bot.store.database import Database
+from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
+from bot.store.queues import InboxQueue, OutboxQueue
+from tests.fakes.clock import FakeClock
+
+
+def outgoing(key: str) -> Outgoing:
+    return Outgoing(
+        target=ReplyTarget(platform=Platform.SHELL, channel="s"), reply=Reply(title=key), key=key
+    )
+
+
+async def test_housekeeping_purges_old_finished_rows_and_keeps_the_rest(
+    database: Database,
+) -> None:
+    clock = FakeClock()
+    inbox, outbox = InboxQueue(database), OutboxQueue(database)
+    deps = HousekeepingDeps(
+        inbox=inbox, outbox=outbox, retention=timedelta(days=14), log=logging.getLogger("t")
+    )
+    old, recent = clock.now() - timedelta(days=20), clock.now() - timedelta(days=1)
+    for key, status, finished in (
+        ("old-done", InboxStatus.DONE, old),
+        ("recent-done", InboxStatus.DONE, recent),
+        ("pending", InboxStatus.PENDING, None),
+    ):
+        await InboxItem.create(
+            platform="shell",
+            delivery_key=key,
+            invocation={},
+            status=status,
+            available_at=old,
+            received_at=old,
+            finished_at=finished,
+        )
+    for key, status in (("old-sent", OutboxStatus.SENT), ("old-dead", OutboxStatus.DEAD)):
+        await outbox.enqueue(outgoing(key), old)
+        await OutboxItem.filter(key=key).update(status=status, sent_at=old)
+    await outbox.enqueue(outgoing("recent-sent"), recent)
+    await OutboxItem.filter(key="recent-sent").update(status=OutboxStatus.SENT, sent_at=recent)
+
+    assert await housekeeping(deps, clock.now()) == (1, 1)
+
+    inbox_left = (
+        await InboxItem.all().order_by("delivery_key").values_list("delivery_key", flat=True)
+    )
+    outbox_left = await OutboxItem.all().order_by("key").values_list("key", flat=True)
+    assert (inbox_left, outbox_left) == (["pending", "recent-done"], ["old-dead", "recent-sent"])
+
+
+def test_scheduler_has_the_housekeeping_job_on_its_cron_line() -> None:
+    settings = SchedulerSettings(timezone="Europe/Berlin", housekeeping_cron="17 3 * * *")
+    unopened = Database(url="sqlite://:memory:", dialect="sqlite")  # the job does not run here
+    deps = HousekeepingDeps(
+        inbox=InboxQueue(unopened),
+        outbox=OutboxQueue(unopened),
+        retention=timedelta(days=1),
+        log=logging.getLogger("t"),
+    )
+    scheduler = build_scheduler(settings, deps, FakeClock())
+    [job] = scheduler.get_jobs()
+    assert job.id == "housekeeping"
+    assert isinstance(job.trigger, CronTrigger)
+    assert str(job.trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='17']"
+    assert str(job.trigger.timezone) == "Europe/Berlin"
