@@ -14,6 +14,8 @@ Invariants:
   one reply (the outbox key is derived from the invocation id).
 - A send that raised is never marked sent; a send that returned is marked sent
   before anything else happens to that row.
+- A sender claims only messages for platforms it has a connector for; the
+  others wait in the outbox for a process that can send them.
 - ``run`` loops stop claiming as soon as ``stop`` is set and return after the
   current batch, so shutdown finishes in-flight work without starting more.
 """
@@ -24,7 +26,7 @@ import asyncio
 import logging
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -33,7 +35,15 @@ from bot.delivery import Connector, DeliveryError, RetryLater, Undeliverable
 from bot.messages import Outgoing, Platform, Reply, Status
 from bot.metrics import Metrics
 from bot.router import Outcome, Router
-from bot.store.queues import Audit, InboxClaim, InboxQueue, LeaseLost, OutboxClaim, OutboxQueue
+from bot.store.queues import (
+    Audit,
+    ClaimScope,
+    InboxClaim,
+    InboxQueue,
+    LeaseLost,
+    OutboxClaim,
+    OutboxQueue,
+)
 
 Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 
@@ -80,9 +90,10 @@ class InboxWorker:
         self._log = log
         self._on_enqueued = on_enqueued
 
-    async def run_once(self) -> int:
-        """Claim one batch and process it; return how many rows were claimed."""
-        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency)
+    async def run_once(self, keys: Collection[str] | None = None) -> int:
+        """Claim one batch (only these delivery keys, if given), process it, return its size."""
+        scope = ClaimScope(keys=frozenset(keys)) if keys is not None else None
+        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency, scope)
         if claims:
             await asyncio.gather(*(self._process(claim) for claim in claims))
         return len(claims)
@@ -162,8 +173,13 @@ class OutboxSender:
         self._log = log
         self._rng = rng or random.Random()
 
-    async def run_once(self) -> int:
-        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency)
+    async def run_once(self, keys: Collection[str] | None = None) -> int:
+        """Claim one batch of messages this sender can deliver (only these keys, if given)."""
+        scope = ClaimScope(
+            platforms=frozenset(platform.value for platform in self._connectors),
+            keys=frozenset(keys) if keys is not None else None,
+        )
+        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency, scope)
         if claims:
             await asyncio.gather(*(self._deliver(claim) for claim in claims))
         return len(claims)
@@ -172,10 +188,8 @@ class OutboxSender:
         message = claim.message
         platform = message.target.platform
         ids = {"outbox_key": message.key, "invocation_id": message.invocation_id or "-"}
-        connector = self._connectors.get(platform)
+        connector = self._connectors[platform]
         try:
-            if connector is None:
-                raise Undeliverable(f"no connector is configured for {platform}")
             await connector.send(message)
         except Undeliverable as exc:
             await self._dead(claim, exc.reason, ids)

@@ -191,17 +191,36 @@ async def test_invocation_that_keeps_killing_its_worker_gets_an_error_reply(
     )
 
 
-async def test_no_connector_for_platform_is_a_dead_letter(database: Database) -> None:
+async def test_reply_for_a_platform_without_connector_waits_for_a_process_that_has_one(
+    database: Database,
+) -> None:
     clock = FakeClock()
-    pipeline = make_pipeline(database, RecordingConnector(Platform.DISCORD), clock)
+    discord_only = make_pipeline(database, RecordingConnector(Platform.DISCORD), clock)
     inv = invocation(clock)
-    await pipeline.submit(inv)
-    await drain(pipeline, clock)
+    await discord_only.submit(inv)
+    await drain(discord_only, clock)
     row = await OutboxItem.get(key=f"reply:{inv.id}")
-    assert (row.status, row.last_error) == (
-        OutboxStatus.DEAD,
-        "no connector is configured for shell",
-    )
+    assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
+
+    shell = RecordingConnector(Platform.SHELL)
+    await drain(make_pipeline(database, shell, clock), clock)
+    assert [m.key for m in shell.sent] == [f"reply:{inv.id}"]
+
+
+async def test_claims_narrowed_to_keys_leave_other_work_alone(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    mine, theirs = invocation(clock, key="mine"), invocation(clock, key="theirs")
+    await pipeline.submit(mine)
+    await pipeline.submit(theirs)
+
+    assert await pipeline.inbox_worker.run_once(keys=["mine"]) == 1
+    assert await pipeline.sender.run_once(keys=[f"reply:{mine.id}"]) == 1
+    assert [m.key for m in connector.sent] == [f"reply:{mine.id}"]
+    assert await pipeline.queue_depths() == {
+        "inbox": {"done": 1, "pending": 1},
+        "outbox": {"sent": 1},
+    }
 
 
 async def test_queue_depths_count_rows_by_status(database: Database) -> None:

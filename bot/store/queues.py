@@ -103,6 +103,29 @@ async def _claim_scope(database: Database) -> AsyncIterator[None]:
         yield
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimScope:
+    """Which rows a claimer may take: only some platforms, or only some keys.
+
+    A sender claims only the platforms it has connectors for, so a replica (or
+    a ``chatops shell``) never takes a reply it cannot send; the shell also
+    narrows its claims to the keys of the lines it submitted.
+    """
+
+    platforms: frozenset[str] | None = None
+    keys: frozenset[str] | None = None
+
+
+def _scoped(scope: ClaimScope | None, key_column: str) -> Q:
+    condition = Q()
+    if scope is not None and scope.platforms is not None:
+        condition &= Q(platform__in=sorted(scope.platforms))
+    if scope is not None and scope.keys is not None:
+        keys: dict[str, Any] = {f"{key_column}__in": sorted(scope.keys)}
+        condition &= Q(**keys)
+    return condition
+
+
 def _claimable(pending: str, claimed: str, now: datetime) -> Q:
     return Q(status=pending, available_at__lte=now) | Q(status=claimed, lease_until__lt=now)
 
@@ -128,11 +151,14 @@ class InboxQueue:
             return False
         return True
 
-    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[InboxClaim]:
+    async def claim(
+        self, now: datetime, lease: timedelta, limit: int, scope: ClaimScope | None = None
+    ) -> list[InboxClaim]:
         token = uuid.uuid4().hex
         claimable = _claimable(InboxStatus.PENDING, InboxStatus.CLAIMED, now)
         async with _claim_scope(self._database):
-            ids = await _claim_ids(self._database, InboxItem, claimable, limit)
+            narrowed = claimable & _scoped(scope, "delivery_key")
+            ids = await _claim_ids(self._database, InboxItem, narrowed, limit)
             if not ids:
                 return []
             await InboxItem.filter(claimable, id__in=ids).update(
@@ -200,11 +226,14 @@ class OutboxQueue:
             return False
         return True
 
-    async def claim(self, now: datetime, lease: timedelta, limit: int) -> list[OutboxClaim]:
+    async def claim(
+        self, now: datetime, lease: timedelta, limit: int, scope: ClaimScope | None = None
+    ) -> list[OutboxClaim]:
         token = uuid.uuid4().hex
         claimable = _claimable(OutboxStatus.PENDING, OutboxStatus.CLAIMED, now)
         async with _claim_scope(self._database):
-            ids = await _claim_ids(self._database, OutboxItem, claimable, limit)
+            narrowed = claimable & _scoped(scope, "key")
+            ids = await _claim_ids(self._database, OutboxItem, narrowed, limit)
             if not ids:
                 return []
             await OutboxItem.filter(claimable, id__in=ids).update(

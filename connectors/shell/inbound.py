@@ -3,7 +3,9 @@
 Every line goes through the real pipeline (inbox row, worker, router, outbox
 row, sender) and the shell connector prints the rendered reply. The session
 waits for each reply before reading the next line, so output keeps the order
-of input. It works interactively (a prompt on a terminal) and from a pipe:
+of input. It claims only its own rows, so it can share a database with a
+running server (or another shell) without taking or printing their work.
+It works interactively (a prompt on a terminal) and from a pipe:
 ``echo ping | chatops shell`` prints the reply and exits 0.
 """
 
@@ -54,13 +56,14 @@ class ShellSession:
             received_at=self._pipeline.clock.now(),
         )
         await self._pipeline.submit(invocation)
-        await self._drive_until_replied(reply_key(invocation.id))
+        await self._drive_until_replied(invocation.delivery_key, reply_key(invocation.id))
 
-    async def _drive_until_replied(self, key: str) -> None:
+    async def _drive_until_replied(self, delivery_key: str, key: str) -> None:
+        """Run this line's command and send its reply, and nobody else's work."""
         async with asyncio.timeout(self._reply_timeout):
             while key not in self._connector.delivered:
-                worked = await self._pipeline.inbox_worker.run_once()
-                worked += await self._pipeline.sender.run_once()
+                worked = await self._pipeline.inbox_worker.run_once(keys=[delivery_key])
+                worked += await self._pipeline.sender.run_once(keys=[key])
                 if worked:
                     continue
                 row = await OutboxItem.get_or_none(key=key)
