@@ -1,4 +1,4 @@
-"""The ``chatops`` command: serve, shell, migrate, check-config.
+"""The ``chatops`` command: serve, shell, migrate, check-config, dead-letters.
 
 Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
 built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
@@ -27,6 +27,7 @@ from bot.logs import configure_logging
 from bot.messages import Platform
 from bot.pipeline import build_pipeline
 from bot.store.database import DatabaseError, dialect_of, open_database
+from bot.store.queues import OutboxQueue
 from bot.web import create_app, serve, version
 from commands import builtin_commands
 from connectors.shell.client import ShellConnector
@@ -34,6 +35,7 @@ from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lin
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+DEAD_LETTER_LISTING = 200
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(config, args.host, args.port)
     if command == "shell":
         return asyncio.run(_shell(config, sys.stdin, sys.stdout, sys.stderr))
+    if command == "dead-letters":
+        return asyncio.run(_dead_letters(config, args.retry, args.retry_all))
     raise AssertionError(f"unhandled command {command}")
 
 
@@ -68,6 +72,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override server.port")
     sub.add_parser("shell", help="type commands as a local user (reads stdin)")
     sub.add_parser("migrate", help="apply pending database migrations")
+    dead = sub.add_parser("dead-letters", help="list replies that could not be sent, or retry them")
+    retry = dead.add_mutually_exclusive_group()
+    retry.add_argument("--retry", nargs="+", metavar="KEY", default=None, help="retry these")
+    retry.add_argument("--retry-all", action="store_true", help="retry every dead letter")
     check = sub.add_parser("check-config", help="print the effective configuration")
     check.add_argument("path", nargs="?", help="configuration file to check")
     return parser
@@ -87,6 +95,29 @@ async def _migrate(config: Config) -> int:
         print("applied: " + ", ".join(applied))
     else:
         print("the database is up to date")
+    return EXIT_OK
+
+
+async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool) -> int:
+    try:
+        database = await open_database(config.database.resolved_url())
+    except (DatabaseError, OSError) as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    outbox = OutboxQueue(database)
+    try:
+        if keys is not None or retry_all:
+            count = await outbox.requeue_dead(None if retry_all else keys, SystemClock().now())
+            print(f"requeued {count} message(s)")
+            return EXIT_OK
+        letters = await outbox.dead_letters(limit=DEAD_LETTER_LISTING)
+    finally:
+        await database.close()
+    if not letters:
+        print("no dead letters")
+    for letter in letters:
+        created = letter.created_at.isoformat(timespec="seconds")
+        print(f"{letter.key}\t{letter.platform}\t{letter.attempts}\t{created}\t{letter.reason}")
     return EXIT_OK
 
 

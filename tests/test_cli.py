@@ -180,3 +180,43 @@ def test_main_in_process_prints_the_effective_config(
     printed = capsys.readouterr().out
     assert '\n[server]\nhost = "127.0.0.1"\nport = 9001\nshutdown_timeout = 10.0\n' in printed
     assert printed.endswith('\n[shell]\nuser = "ops"\n')
+
+
+def test_dead_letters_are_listed_and_can_be_retried(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from bot.cli import main
+    from bot.messages import Outgoing, Platform, Reply, ReplyTarget
+    from bot.store.database import open_database
+    from bot.store.models import OutboxItem, OutboxStatus
+    from bot.store.queues import OutboxQueue
+
+    for name in [name for name in os.environ if name.startswith("CHATOPS")]:
+        monkeypatch.delenv(name)
+    database_file = tmp_path / "bot.sqlite3"
+    config = tmp_path / "chatops.toml"
+    config.write_text(f'[database]\nurl = "sqlite://{database_file}"\n')
+    created = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+
+    async def prepare() -> None:
+        database = await open_database(f"sqlite://{database_file}", require_migrated=False)
+        await database.migrate()
+        target = ReplyTarget(platform=Platform.SLACK, channel="C1")
+        await OutboxQueue(database).enqueue(Outgoing(target, Reply(title="x"), "reply:1"), created)
+        await OutboxItem.filter(key="reply:1").update(
+            status=OutboxStatus.DEAD, attempts=8, last_error="gave up after 8 attempts: 500"
+        )
+        await database.close()
+
+    asyncio.run(prepare())
+    assert main(["--config", str(config), "dead-letters"]) == 0
+    assert capsys.readouterr().out == (
+        "reply:1\tslack\t8\t2026-11-20T08:30:00+00:00\tgave up after 8 attempts: 500\n"
+    )
+    assert main(["--config", str(config), "dead-letters", "--retry", "reply:1"]) == 0
+    assert capsys.readouterr().out == "requeued 1 message(s)\n"
+    assert main(["--config", str(config), "dead-letters"]) == 0
+    assert capsys.readouterr().out == "no dead letters\n"

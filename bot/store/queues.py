@@ -19,7 +19,7 @@ Invariants:
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,6 +57,17 @@ class Audit:
     command: str | None = None
     level: str | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message the sender gave up on, as an operator sees it."""
+
+    key: str
+    platform: str
+    attempts: int
+    reason: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +300,27 @@ class OutboxQueue:
 
     async def depth(self) -> dict[str, int]:
         return await _count_by_status(OutboxItem)
+
+    async def dead_letters(self, limit: int) -> list[DeadLetter]:
+        rows = await OutboxItem.filter(status=OutboxStatus.DEAD).order_by("id").limit(limit)
+        return [
+            DeadLetter(
+                key=row.key,
+                platform=row.platform,
+                attempts=row.attempts,
+                reason=row.last_error or "",
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+    async def requeue_dead(self, keys: Collection[str] | None, now: datetime) -> int:
+        """Give dead letters (these keys, or all when None) a fresh set of attempts."""
+        dead = OutboxItem.filter(status=OutboxStatus.DEAD)
+        if keys is not None:
+            dead = dead.filter(key__in=sorted(keys))
+        requeued: int = await dead.update(status=OutboxStatus.PENDING, attempts=0, available_at=now)
+        return requeued
 
     async def purge_sent(self, before: datetime) -> int:
         sent = OutboxItem.filter(status=OutboxStatus.SENT, sent_at__lt=before)
