@@ -1,13 +1,15 @@
 """Structured logging: one line per step, carrying the ids that tie steps together.
 
-``configure_logging`` installs one handler on the ``chatops`` logger with a
-JSON (or plain text) formatter and a filter that replaces every value read
-from a secret reference with ``[redacted]``, whichever field it hides in.
+``configure_logging`` installs one handler on the root logger, so that our
+lines and the libraries' (aiohttp, tortoise, APScheduler) alike are written
+with a JSON (or plain text) formatter through a filter that replaces every
+value read from a secret reference with ``[redacted]``, whichever field it
+hides in.
 Callers pass ``extra={"invocation_id": ..., "delivery_key": ...}``; those keys,
 when present, appear as fields of the line.
 
 Invariant: a secret's value never reaches a log line written through the
-``chatops`` logger tree, including exception text and tracebacks.
+logging module, including exception text and tracebacks.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import TextIO
 
 CONTEXT_FIELDS = ("invocation_id", "delivery_key", "platform", "outbox_key", "worker")
 REDACTED = "[redacted]"
+INSTALLED_MARK = "_chatops_handler"
 
 
 class SecretRedactor(logging.Filter):
@@ -82,14 +85,20 @@ class TextFormatter(logging.Formatter):
 def configure_logging(
     level: str, fmt: str, secrets: Iterable[str], stream: TextIO
 ) -> logging.Logger:
-    """Set up the ``chatops`` logger; returns it. Safe to call again (replaces handlers)."""
-    logger = logging.getLogger("chatops")
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
+    """Route all logging through one redacting handler; return the ``chatops`` logger.
+
+    Calling it again replaces the handler it installed before.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, INSTALLED_MARK, False):
+            root.removeHandler(handler)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(SecretRedactor(secrets))
-    logger.addHandler(handler)
+    setattr(handler, INSTALLED_MARK, True)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logger = logging.getLogger("chatops")
     logger.setLevel(level)
-    logger.propagate = False
     return logger

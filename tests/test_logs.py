@@ -15,14 +15,14 @@ SECRET = "xoxb-0000-super-secret-value"
 
 
 @pytest.fixture(autouse=True)
-def restore_chatops_logger() -> Iterator[None]:
-    """``configure_logging`` changes the process-wide ``chatops`` logger; undo it."""
-    logger = logging.getLogger("chatops")
-    saved = (list(logger.handlers), logger.level, logger.propagate)
+def restore_logging() -> Iterator[None]:
+    """``configure_logging`` changes process-wide loggers; undo it."""
+    root, chatops = logging.getLogger(), logging.getLogger("chatops")
+    saved = (list(root.handlers), root.level, chatops.level)
     yield
-    logger.handlers[:] = saved[0]
-    logger.setLevel(saved[1])
-    logger.propagate = saved[2]
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+    chatops.setLevel(saved[2])
 
 
 def logger_writing_to(stream: io.StringIO, fmt: str = "json") -> logging.Logger:
@@ -58,6 +58,21 @@ def test_secret_values_are_redacted_from_messages_arguments_and_tracebacks() -> 
     assert (first["msg"], first["delivery_key"]) == ("token [redacted] rejected", "[redacted]")
     assert second["msg"] == "send failed"
     assert second["exc"].splitlines()[-1] == "RuntimeError: auth failed with [redacted]"
+
+
+def test_library_lines_go_through_the_same_redacting_handler() -> None:
+    stream = io.StringIO()
+    logger_writing_to(stream)
+    logging.getLogger("tortoise.db_client").warning("connect failed for %s", SECRET)
+    line = json.loads(stream.getvalue())
+    assert (line["logger"], line["msg"]) == ("tortoise.db_client", "connect failed for [redacted]")
+
+
+def test_configuring_twice_leaves_one_handler() -> None:
+    stream = io.StringIO()
+    logger_writing_to(stream)
+    logger_writing_to(stream).info("once")
+    assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["once"]
 
 
 def test_text_format_appends_ids() -> None:
