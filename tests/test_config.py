@@ -26,12 +26,12 @@ from bot.config import (
     ServerSettings,
     ShellSettings,
     WorkerSettings,
-    _Loader,
-    _override_value,
     load_config,
     parse_config,
     render_config,
 )
+from bot.config.loader import _Loader
+from bot.config.overrides import _override_value
 from bot.messages import Level
 
 EXAMPLE = Path(__file__).parent.parent / "config.example.toml"

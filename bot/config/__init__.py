@@ -1,0 +1,91 @@
+"""Configuration: one TOML file plus environment overrides, loaded once into frozen dataclasses.
+
+Intent
+------
+``load_config`` reads the TOML file the CLI chose, applies ``CHATOPS__<SECTION>__<KEY>``
+environment overrides, resolves secret references and returns a ``Config``: a tree of
+frozen, typed dataclasses that the rest of the service receives as an argument.
+``parse_config`` does the same for already-parsed TOML data, and ``render_config`` prints
+the effective configuration back as TOML with every secret masked.
+
+The loader is generic: it walks each dataclass's fields by their type hints (``str``,
+``int``, ``float``, ``bool``, ``Level``, ``tuple[str, ...]``, nested settings dataclasses,
+tuples of them, ``Secret``, ``tuple[Secret, ...]`` and ``Secret | None``). Adding a section
+(a connector's ``[github]``, say) means adding a dataclass and a field on ``Config``; the
+loader, the overrides, ``Config.secrets()`` and ``render_config`` need no change.
+
+Layout
+------
+Import the public names from this package; the modules below are its implementation.
+
+- ``errors``: ``ConfigError``, raised for every invalid configuration.
+- ``secrets``: ``Secret`` and the ``env:NAME`` / ``file:PATH`` reference syntax.
+- ``rules``: per-field rules (``field(metadata=_rules(...))``) and the checks they use.
+- ``settings``: the settings dataclasses and ``Config``.
+- ``schema``: how a settings dataclass maps onto TOML (keys, type hints, key paths).
+- ``overrides``: ``CHATOPS__<SECTION>__<KEY>`` environment overrides.
+- ``loader``: ``parse_config`` and ``load_config``.
+- ``render``: ``render_config``.
+
+Dependencies run one way: ``errors``, ``secrets`` and ``rules`` import nothing from the
+package; ``settings`` builds on them; ``schema``, ``overrides``, ``loader`` and ``render`` build
+on ``settings``.
+
+What this package does not do
+-----------------------------
+- It does not decide which file to load (``CHATOPS_CONFIG``, command-line flags): the CLI does.
+- It never reads ``os.environ``; the environment is passed in as a mapping.
+- It does not watch or reload the file, open the database, resolve relative SQLite paths
+  (they stay relative to the working directory at use), or check that hosts are reachable.
+- It does not define the connectors' sections; they come with their connectors.
+
+Invariants
+----------
+- A settings object is valid once it exists, whether loaded or built by hand (``settings``).
+- Every failure is a ``ConfigError`` naming the dotted key path (``errors``, ``loader``).
+- Unknown keys are errors; nothing is silently ignored (``loader``, ``overrides``).
+- Secrets are only ever given by reference; their values are read once, at load time, and
+  never appear in ``repr``, ``str``, ``render_config`` output or error messages (``secrets``).
+- No module state: importing this package or any of its modules only defines things.
+"""
+
+from __future__ import annotations
+
+from bot.config.errors import ConfigError
+from bot.config.loader import load_config, parse_config
+from bot.config.overrides import ENV_PREFIX
+from bot.config.render import render_config
+from bot.config.secrets import Secret
+from bot.config.settings import (
+    BotSettings,
+    Config,
+    DatabaseSettings,
+    LoggingSettings,
+    OutboxSettings,
+    PermissionGrant,
+    PermissionsSettings,
+    SchedulerSettings,
+    ServerSettings,
+    ShellSettings,
+    WorkerSettings,
+)
+
+__all__ = [
+    "ENV_PREFIX",
+    "BotSettings",
+    "Config",
+    "ConfigError",
+    "DatabaseSettings",
+    "LoggingSettings",
+    "OutboxSettings",
+    "PermissionGrant",
+    "PermissionsSettings",
+    "SchedulerSettings",
+    "Secret",
+    "ServerSettings",
+    "ShellSettings",
+    "WorkerSettings",
+    "load_config",
+    "parse_config",
+    "render_config",
+]

@@ -1,0 +1,230 @@
+"""Loading: parsed TOML plus environment overrides in, a validated ``Config`` out.
+
+``load_config`` reads the TOML file; ``parse_config`` takes already-parsed data. Both apply
+the environment overrides, then ``_Loader`` walks ``Config`` by its fields' type hints:
+it checks each value's TOML type, resolves secret references and constructs each settings
+object, which checks itself.
+
+Invariants
+----------
+- Unknown keys and missing required keys are errors; nothing is silently ignored.
+- Every failure is a ``ConfigError`` with the full dotted key path, suffixed with
+  ``(from VARIABLE)`` when an environment override supplied the value.
+- Secret values are read once, here, at load time: ``env:NAME`` from the mapping passed in
+  (never ``os.environ``), ``file:PATH`` from the file, a relative path taken against
+  ``base_dir``. Errors never quote a secret's value, nor a literal written where a
+  reference belongs.
+- A ``str`` field that is not a secret's slot refuses ``env:``/``file:`` values, so a
+  reference is never taken for a literal.
+- No module state: importing this module only defines things.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from bot.config.errors import ConfigError
+from bot.config.overrides import _apply_overrides
+from bot.config.rules import _rules_of
+from bot.config.schema import (
+    _describe,
+    _is_required,
+    _is_table,
+    _join,
+    _keyed_fields,
+    _kind,
+    _optional_inner,
+    _tuple_item,
+    _unknown_key,
+)
+from bot.config.secrets import _ENV_NAME, _MASK, Secret, _is_reference
+from bot.config.settings import Config
+from bot.messages import Level
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+
+D = TypeVar("D", bound="DataclassInstance")
+
+
+@dataclass(frozen=True, slots=True)
+class _Loader:
+    """Turns parsed TOML (with overrides applied) into settings dataclasses.
+
+    ``origins`` maps a dotted path to the environment variable that supplied its value, so
+    errors about overridden values say where the value came from.
+    """
+
+    environ: Mapping[str, str] = field(repr=False)  # holds secrets: never print it
+    base_dir: Path
+    origins: Mapping[str, str]
+
+    def error(self, path: str, reason: str) -> ConfigError:
+        for key, variable in self.origins.items():
+            if path == key or path.startswith((f"{key}.", f"{key}[")):
+                return ConfigError(f"{path} (from {variable})", reason)
+        return ConfigError(path, reason)
+
+    def table(self, cls: type[D], raw: object, path: str) -> D:
+        if not isinstance(raw, Mapping):
+            raise self.error(path, f"expected a table, got {_describe(raw)}")
+        keyed = _keyed_fields(cls)
+        for name in raw:
+            if name not in keyed:
+                raise self.error(_join(path, str(name)), _unknown_key(str(name), keyed))
+        hints = typing.get_type_hints(cls)
+        kwargs: dict[str, Any] = {}
+        for name, f in keyed.items():
+            here = _join(path, name)
+            if name not in raw:
+                if _is_required(f):
+                    raise self.error(here, "missing required key")
+                continue
+            value = raw[name]
+            secret_slot = _rules_of(f).secret_into
+            if secret_slot is not None and isinstance(value, str) and _is_reference(value):
+                kwargs[secret_slot] = self.secret(value, here)
+                kwargs[name] = ""
+            else:
+                kwargs[name] = self.value(hints[name], value, here)
+        try:
+            return cls(**kwargs)
+        except ConfigError as err:
+            raise self.error(_join(path, err.path), err.reason) from None
+
+    def value(self, hint: Any, raw: object, path: str) -> Any:
+        if hint is bool:
+            if isinstance(raw, bool):
+                return raw
+            raise self.error(path, f"expected true or false, got {_describe(raw)}")
+        if hint is int:
+            if isinstance(raw, int) and not isinstance(raw, bool):
+                return raw
+            raise self.error(path, f"expected an integer, got {_describe(raw)}")
+        if hint is float:
+            if not isinstance(raw, int | float) or isinstance(raw, bool):
+                raise self.error(path, f"expected a number, got {_describe(raw)}")
+            if not math.isfinite(raw):
+                raise self.error(path, f"expected a finite number, got {_describe(raw)}")
+            return float(raw)
+        if hint is str:
+            if not isinstance(raw, str):
+                raise self.error(path, f"expected a string, got {_describe(raw)}")
+            if _is_reference(raw):
+                raise self.error(
+                    path, "is not a secret, so it cannot be given by reference (env:/file:)"
+                )
+            return raw
+        if hint is Level:
+            if not isinstance(raw, str):
+                raise self.error(path, f"expected read, write or admin, got {_describe(raw)}")
+            try:
+                return Level.parse(raw)
+            except ValueError as err:
+                raise self.error(path, str(err)) from None
+        if hint is Secret:
+            return self.secret(raw, path)
+        if _is_table(hint):
+            return self.table(hint, raw, path)
+        item = _tuple_item(hint)
+        if item is not None:
+            if not isinstance(raw, list | tuple):
+                raise self.error(path, f"expected an array, got {_describe(raw)}")
+            return tuple(self.value(item, each, f"{path}[{i}]") for i, each in enumerate(raw))
+        inner = _optional_inner(hint)
+        if inner is not None:
+            return None if raw is None else self.value(inner, raw, path)
+        raise TypeError(f"{path}: unsupported settings field type {hint!r}")
+
+    def secret(self, raw: object, path: str) -> Secret:
+        """Resolve a reference. Never quotes the value, nor a literal written in its place."""
+        if not isinstance(raw, str):
+            raise self.error(path, f"expected env:NAME or file:PATH, got {_kind(raw)}")
+        if raw.endswith(_MASK):
+            raise self.error(
+                path, "is a masked value printed by render_config; write the reference alone"
+            )
+        if not _is_reference(raw):
+            raise self.error(path, "secrets are given by reference: write env:NAME or file:PATH")
+        kind, _, rest = raw.partition(":")
+        if kind == "env":
+            return self._env_secret(rest, path)
+        return self._file_secret(rest, path)
+
+    def _env_secret(self, name: str, path: str) -> Secret:
+        if not _ENV_NAME.fullmatch(name):
+            raise self.error(
+                path, f"env:{name} does not name an environment variable (letters, digits, _)"
+            )
+        value = self.environ.get(name)
+        if value is None:
+            raise self.error(path, f"refers to environment variable {name}, which is not set")
+        if not value:
+            raise self.error(path, f"refers to environment variable {name}, which is empty")
+        return Secret(f"env:{name}", value)
+
+    def _file_secret(self, name: str, path: str) -> Secret:
+        file = Path(name)
+        if not file.is_absolute():
+            file = self.base_dir / file
+        try:
+            text = file.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise self.error(path, f"refers to file {file}, which does not exist") from None
+        except UnicodeDecodeError:
+            raise self.error(path, f"refers to file {file}, which is not UTF-8 text") from None
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            raise self.error(
+                path, f"refers to file {file}, which cannot be read: {reason}"
+            ) from None
+        if text.endswith("\n"):
+            text = text[:-2] if text.endswith("\r\n") else text[:-1]
+        if not text:
+            raise self.error(path, f"refers to file {file}, which is empty")
+        return Secret(f"file:{file}", text)
+
+
+def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], *, base_dir: Path) -> Config:
+    """Build a Config from parsed TOML ``data`` plus overrides from ``environ``.
+
+    ``base_dir`` anchors relative ``file:`` references (the config file's directory).
+    ``data`` is not modified.
+    """
+    merged, origins = _apply_overrides(data, environ)
+    return _Loader(environ, base_dir, origins).table(Config, merged, "")
+
+
+def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
+    """Load the TOML file at ``path`` (all defaults when None) with overrides from ``environ``.
+
+    ``Config.source`` is the file's absolute path. Without a file, relative ``file:``
+    references in overrides are resolved against the current working directory.
+    """
+    if path is None:
+        return parse_config({}, environ, base_dir=Path.cwd())
+    file = Path(path)
+    try:
+        with file.open("rb") as stream:
+            data = tomllib.load(stream)
+    except FileNotFoundError:
+        raise ConfigError("", f"config file {file} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("", f"{file} is not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("", f"{file} is not UTF-8 text") from None
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise ConfigError("", f"cannot read config file {file}: {reason}") from None
+    absolute = file.absolute()
+    config = parse_config(data, environ, base_dir=absolute.parent)
+    return dataclasses.replace(config, source=str(absolute))

@@ -1,0 +1,228 @@
+"""The settings dataclasses and ``Config``, the tree the rest of the service receives.
+
+Each ``[section]`` of the TOML file is a frozen dataclass deriving from ``_Section``, and
+``Config`` has one field per section. Adding a section (a connector's ``[github]``, say)
+means adding a dataclass and a field on ``Config``; the loader, the overrides,
+``Config.secrets()`` and ``render_config`` need no change.
+
+Invariants
+----------
+- A settings object is valid once it exists: field checks (``field(metadata=_rules(...))``)
+  and cross-field checks (``_check``) run in ``__post_init__``, for loaded and hand-built
+  objects alike. They raise ``ConfigError`` with a path relative to the object.
+- Field types are those the loader understands: ``str``, ``int``, ``float``, ``bool``,
+  ``Level``, ``tuple[str, ...]``, nested settings dataclasses, tuples of them, ``Secret``,
+  ``tuple[Secret, ...]`` and ``Secret | None``.
+- Every name used in a field annotation is imported at run time, not only for type
+  checking: the loader and the renderer resolve annotations with ``typing.get_type_hints``,
+  in this module's namespace.
+- No module state: importing this module only defines things.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+
+from bot.config.errors import ConfigError
+from bot.config.rules import (
+    _at_least,
+    _between,
+    _cron,
+    _database_url_problem,
+    _http_url,
+    _no_blank_items,
+    _non_empty,
+    _num,
+    _one_of,
+    _positive,
+    _rules,
+    _rules_of,
+    _time_zone,
+)
+from bot.config.secrets import Secret
+from bot.messages import Level, Platform
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """Base of every settings dataclass: runs field rules, then ``_check``, on construction.
+
+    Errors raised here carry a path relative to the object; the loader prefixes its own.
+    """
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            rules = _rules_of(f)
+            value = getattr(self, f.name)
+            if rules.normalize is not None:
+                value = rules.normalize(value)
+                object.__setattr__(self, f.name, value)
+            for check in rules.checks:
+                reason = check(value)
+                if reason is not None:
+                    raise ConfigError(f.name, reason)
+        self._check()
+
+    def _check(self) -> None:
+        """Cross-field invariants: raise ``ConfigError(relative_path, reason)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class BotSettings(_Section):
+    name: str = field(default="chatops", metadata=_rules(_non_empty))
+    public_url: str = field(default="http://127.0.0.1:8080", metadata=_rules(_http_url))
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings(_Section):
+    host: str = field(default="127.0.0.1", metadata=_rules(_non_empty))
+    port: int = field(default=8080, metadata=_rules(_between(0, 65535)))
+    shutdown_timeout: float = field(default=10.0, metadata=_rules(_positive))
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings(_Section):
+    """Where the inbox, outbox and schedule live.
+
+    Exactly one of ``url`` (a literal URL without a password) and ``secret`` (the URL read
+    from a reference) is set; ``resolved_url()`` returns whichever it is.
+    """
+
+    url: str = field(default="sqlite://chatops.sqlite3", metadata=_rules(secret_into="secret"))
+    secret: Secret | None = field(default=None, metadata=_rules(key=False))
+
+    def resolved_url(self) -> str:
+        return self.secret.reveal() if self.secret is not None else self.url
+
+    def _check(self) -> None:
+        if self.secret is None:
+            problem = _database_url_problem(self.url, literal=True)
+        elif self.url:
+            problem = "give either a literal URL or a secret reference, not both"
+        else:
+            problem = _database_url_problem(self.secret.reveal(), literal=False)
+            if problem is not None:
+                problem = f"{problem} (in {self.secret.reference})"
+        if problem is not None:
+            raise ConfigError("url", problem)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings(_Section):
+    """Inbox workers: run handlers for leased invocations."""
+
+    concurrency: int = field(default=4, metadata=_rules(_between(1, 64)))
+    lease_seconds: float = field(default=60.0, metadata=_rules(_positive))
+    poll_interval: float = field(default=0.5, metadata=_rules(_positive))
+    max_attempts: int = field(default=5, metadata=_rules(_at_least(1)))
+    handler_timeout: float = field(default=30.0, metadata=_rules(_positive))
+
+    def _check(self) -> None:
+        if self.handler_timeout >= self.lease_seconds:
+            raise ConfigError(
+                "handler_timeout",
+                f"must be less than lease_seconds ({_num(self.lease_seconds)}), "
+                f"so a handler finishes before its lease expires; got {_num(self.handler_timeout)}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings(_Section):
+    """Outbox senders: deliver replies, retrying with capped exponential backoff."""
+
+    concurrency: int = field(default=4, metadata=_rules(_between(1, 64)))
+    lease_seconds: float = field(default=60.0, metadata=_rules(_positive))
+    max_attempts: int = field(default=8, metadata=_rules(_at_least(1)))
+    backoff_base: float = field(default=1.0, metadata=_rules(_positive))
+    backoff_cap: float = field(default=300.0, metadata=_rules(_positive))
+
+    def _check(self) -> None:
+        if self.backoff_cap < self.backoff_base:
+            raise ConfigError(
+                "backoff_cap",
+                f"must be at least backoff_base ({_num(self.backoff_base)}), "
+                f"got {_num(self.backoff_cap)}",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings(_Section):
+    timezone: str = field(default="UTC", metadata=_rules(_time_zone))
+    housekeeping_cron: str = field(default="17 3 * * *", metadata=_rules(_cron))
+    retention_days: int = field(default=14, metadata=_rules(_at_least(1)))
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings(_Section):
+    level: str = field(
+        default="INFO",
+        metadata=_rules(_one_of("DEBUG", "INFO", "WARNING", "ERROR"), normalize=str.upper),
+    )
+    format: str = field(default="json", metadata=_rules(_one_of("json", "text")))
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionGrant(_Section):
+    """Grants ``level`` to ``users`` and members of ``groups`` on ``platform``, for ``repos``.
+
+    ``platform`` is a ``Platform`` value or ``"*"`` (every platform); ``"*"`` in ``users``
+    means everyone on that platform; ``repos`` are repository patterns, ``"*"`` for all.
+    """
+
+    level: Level
+    platform: str = field(default="*", metadata=_rules(_one_of("*", *(p.value for p in Platform))))
+    users: tuple[str, ...] = field(default=(), metadata=_rules(_no_blank_items))
+    groups: tuple[str, ...] = field(default=(), metadata=_rules(_no_blank_items))
+    repos: tuple[str, ...] = field(default=("*",), metadata=_rules(_non_empty, _no_blank_items))
+
+    def _check(self) -> None:
+        if not self.users and not self.groups:
+            raise ConfigError(
+                "", 'grants to no one: list users, groups or both (users = ["*"] is everyone)'
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionsSettings(_Section):
+    default_level: Level = Level.READ
+    grants: tuple[PermissionGrant, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ShellSettings(_Section):
+    user: str = field(default="local", metadata=_rules(_non_empty))
+
+
+@dataclass(frozen=True, slots=True)
+class Config(_Section):
+    """The whole configuration. ``source`` is the file it was loaded from, if any."""
+
+    bot: BotSettings = field(default_factory=BotSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    workers: WorkerSettings = field(default_factory=WorkerSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+    permissions: PermissionsSettings = field(default_factory=PermissionsSettings)
+    shell: ShellSettings = field(default_factory=ShellSettings)
+    source: str | None = field(default=None, metadata=_rules(key=False))
+
+    def secrets(self) -> tuple[Secret, ...]:
+        """Every Secret in the configuration, in field order, for log redaction."""
+        found: list[Secret] = []
+        _collect_secrets(self, found)
+        return tuple(found)
+
+
+def _collect_secrets(value: object, found: list[Secret]) -> None:
+    if isinstance(value, Secret):
+        if value not in found:
+            found.append(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            _collect_secrets(getattr(value, f.name), found)
+    elif isinstance(value, tuple):
+        for item in value:
+            _collect_secrets(item, found)
