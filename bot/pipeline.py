@@ -22,13 +22,14 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
 from bot.delivery import Connector
+from bot.loop import keep_busy
 from bot.messages import Invocation, Platform
 from bot.metrics import Metrics
 from bot.permissions import Authorizer, ConfigAuthorizer
 from bot.router import Command, Router
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
-from bot.worker import Backoff, InboxWorker, OutboxSender, run_until_stopped
+from bot.worker import Backoff, InboxWorker, OutboxSender
 
 
 @dataclass
@@ -123,17 +124,22 @@ def build_pipeline(
 
 async def run_workers(pipeline: Pipeline, stop: asyncio.Event, poll_interval: float) -> None:
     """Run the inbox worker and the outbox sender until ``stop`` is set."""
+    inbox, sender = pipeline.inbox_worker, pipeline.sender
     await asyncio.gather(
-        run_until_stopped(
-            pipeline.inbox_worker.run_once,
+        keep_busy(
+            inbox.claim,
+            inbox.process,
+            slots=inbox.concurrency,
             stop=stop,
             wake=pipeline.inbox_wake,
             poll_interval=poll_interval,
             log=pipeline.log,
             name="inbox",
         ),
-        run_until_stopped(
-            pipeline.sender.run_once,
+        keep_busy(
+            sender.claim,
+            sender.deliver,
+            slots=sender.concurrency,
             stop=stop,
             wake=pipeline.outbox_wake,
             poll_interval=poll_interval,

@@ -16,8 +16,8 @@ Invariants:
   before anything else happens to that row.
 - A sender claims only messages for platforms it has a connector for; the
   others wait in the outbox for a process that can send them.
-- ``run`` loops stop claiming as soon as ``stop`` is set and return after the
-  current batch, so shutdown finishes in-flight work without starting more.
+- A send that does not end within half the lease is abandoned and retried,
+  so a hung platform call cannot outlive the claim it was made under.
 """
 
 from __future__ import annotations
@@ -90,15 +90,22 @@ class InboxWorker:
         self._log = log
         self._on_enqueued = on_enqueued
 
-    async def run_once(self, keys: Collection[str] | None = None) -> int:
-        """Claim one batch (only these delivery keys, if given), process it, return its size."""
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    async def claim(self, limit: int, keys: Collection[str] | None = None) -> list[InboxClaim]:
+        """Claim up to ``limit`` invocations (only these delivery keys, if given)."""
         scope = ClaimScope(keys=frozenset(keys)) if keys is not None else None
-        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency, scope)
-        if claims:
-            await asyncio.gather(*(self._process(claim) for claim in claims))
+        return await self._queue.claim(self._clock.now(), self._lease, limit, scope)
+
+    async def run_once(self, keys: Collection[str] | None = None) -> int:
+        """Claim one batch, process it, and return its size."""
+        claims = await self.claim(self._concurrency, keys)
+        await asyncio.gather(*(self.process(claim) for claim in claims))
         return len(claims)
 
-    async def _process(self, claim: InboxClaim) -> None:
+    async def process(self, claim: InboxClaim) -> None:
         invocation = claim.invocation
         ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
         self._log.info("claimed (attempt %d)", claim.attempts, extra=ids)
@@ -172,25 +179,37 @@ class OutboxSender:
         self._metrics = metrics
         self._log = log
         self._rng = rng or random.Random()
+        # a send must end well inside the lease, or another sender could take the row over
+        self._send_timeout = lease.total_seconds() / 2
 
-    async def run_once(self, keys: Collection[str] | None = None) -> int:
-        """Claim one batch of messages this sender can deliver (only these keys, if given)."""
+    @property
+    def concurrency(self) -> int:
+        return self._concurrency
+
+    async def claim(self, limit: int, keys: Collection[str] | None = None) -> list[OutboxClaim]:
+        """Claim up to ``limit`` messages this sender can deliver (only these keys, if given)."""
         scope = ClaimScope(
             platforms=frozenset(platform.value for platform in self._connectors),
             keys=frozenset(keys) if keys is not None else None,
         )
-        claims = await self._queue.claim(self._clock.now(), self._lease, self._concurrency, scope)
-        if claims:
-            await asyncio.gather(*(self._deliver(claim) for claim in claims))
+        return await self._queue.claim(self._clock.now(), self._lease, limit, scope)
+
+    async def run_once(self, keys: Collection[str] | None = None) -> int:
+        """Claim one batch, deliver it, and return its size."""
+        claims = await self.claim(self._concurrency, keys)
+        await asyncio.gather(*(self.deliver(claim) for claim in claims))
         return len(claims)
 
-    async def _deliver(self, claim: OutboxClaim) -> None:
+    async def deliver(self, claim: OutboxClaim) -> None:
         message = claim.message
         platform = message.target.platform
         ids = {"outbox_key": message.key, "invocation_id": message.invocation_id or "-"}
         connector = self._connectors[platform]
         try:
-            await connector.send(message)
+            async with asyncio.timeout(self._send_timeout):
+                await connector.send(message)
+        except TimeoutError:
+            await self._retry(claim, f"no answer within {self._send_timeout:g}s", ids)
         except Undeliverable as exc:
             await self._dead(claim, exc.reason, ids)
         except RetryLater as exc:
@@ -265,30 +284,3 @@ async def _ignore_lost(step: Awaitable[None], log: Log, ids: Mapping[str, str]) 
         await step
     except LeaseLost as exc:
         log.warning("%s", exc, extra=ids)
-
-
-async def run_until_stopped(
-    step: Callable[[], Awaitable[int]],
-    *,
-    stop: asyncio.Event,
-    wake: asyncio.Event,
-    poll_interval: float,
-    log: Log,
-    name: str,
-) -> None:
-    """Call ``step`` until ``stop`` is set; idle between empty batches until woken or polled."""
-    while not stop.is_set():
-        try:
-            claimed = await step()
-        except Exception:
-            log.exception("%s: batch failed; will retry", name)
-            claimed = 0
-        if claimed:
-            continue
-        wake.clear()
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()

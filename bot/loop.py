@@ -1,0 +1,87 @@
+"""Keep up to N claimed items in flight until told to stop.
+
+``keep_busy`` is the run loop of both workers. It claims only as many rows as
+it has free slots, starts one task per row, and claims again as soon as a slot
+frees up, so one slow command never holds back the others (as waiting for a
+whole batch would). With nothing to claim it sleeps until woken (new local
+work), a task finishes, or the poll interval passes (work from other
+replicas, retries coming due).
+
+Invariants:
+- Once ``stop`` is set nothing new is claimed; the call returns after the tasks
+  in flight finish. The caller bounds that wait and cancels if needed: a
+  cancelled row's lease expires and another worker takes it.
+- A failing claim (say, the database is briefly gone) is logged and retried
+  after the poll interval; it never ends the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+
+
+async def keep_busy(
+    claim: Callable[[int], Awaitable[Sequence[T]]],
+    process: Callable[[T], Coroutine[Any, Any, None]],
+    *,
+    slots: int,
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    poll_interval: float,
+    log: Log,
+    name: str,
+) -> None:
+    in_flight: set[asyncio.Task[None]] = set()
+
+    def finished(task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s: task failed", name, exc_info=task.exception())
+
+    try:
+        while not stop.is_set():
+            free = slots - len(in_flight)
+            claimed: Sequence[T] = ()
+            if free > 0:
+                wake.clear()
+                try:
+                    claimed = await claim(free)
+                except Exception:
+                    log.exception("%s: claim failed; retrying", name)
+            for item in claimed:
+                task = asyncio.create_task(process(item))
+                in_flight.add(task)
+                task.add_done_callback(finished)
+            if claimed and len(claimed) == free:
+                continue  # there may be more: claim again once a slot is free
+            await _idle(stop, wake, in_flight, poll_interval)
+    except asyncio.CancelledError:
+        for task in in_flight:
+            task.cancel()
+        raise
+    finally:
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+async def _idle(
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    in_flight: set[asyncio.Task[None]],
+    poll_interval: float,
+) -> None:
+    """Wait for a stop, a wake-up, a finished task or the poll interval, whichever comes first."""
+    signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(
+            [*signals, *in_flight], timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        for waiter in signals:
+            waiter.cancel()

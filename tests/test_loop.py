@@ -1,0 +1,152 @@
+"""The worker run loop: slots, wake-ups, failures and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import pytest
+
+from bot.loop import keep_busy
+from tests.fakes.waiting import wait_until
+
+LOG = logging.getLogger("tests.loop")
+
+
+class Queue:
+    """Items to claim, a record of what was processed, and items that block until released."""
+
+    def __init__(self, items: list[str], blocking: frozenset[str] = frozenset()) -> None:
+        self.items = list(items)
+        self.done: list[str] = []
+        self.release = asyncio.Event()
+        self.blocking = blocking
+        self.claims: list[int] = []
+        self.failures = 0
+
+    async def claim(self, limit: int) -> list[str]:
+        self.claims.append(limit)
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("database went away")
+        taken, self.items = self.items[:limit], self.items[limit:]
+        return taken
+
+    async def process(self, item: str) -> None:
+        if item in self.blocking:
+            await self.release.wait()
+        self.done.append(item)
+
+
+def start(
+    queue: Queue, stop: asyncio.Event, wake: asyncio.Event, slots: int = 2
+) -> asyncio.Task[None]:
+    return asyncio.create_task(
+        keep_busy(
+            queue.claim,
+            queue.process,
+            slots=slots,
+            stop=stop,
+            wake=wake,
+            poll_interval=0.01,
+            log=LOG,
+            name="test",
+        )
+    )
+
+
+async def test_a_slow_item_does_not_hold_back_the_others() -> None:
+    queue = Queue(["slow", "b", "c", "d"], blocking=frozenset({"slow"}))
+    stop, wake = asyncio.Event(), asyncio.Event()
+    loop = start(queue, stop, wake)
+
+    async def others_done() -> bool:
+        return queue.done == ["b", "c", "d"]
+
+    await wait_until(others_done)
+    queue.release.set()
+    stop.set()
+    await loop
+    assert queue.done == ["b", "c", "d", "slow"]
+    assert max(queue.claims) <= 2
+
+
+async def test_stop_finishes_in_flight_work_and_claims_nothing_more() -> None:
+    queue = Queue(["slow", "x"], blocking=frozenset({"slow"}))
+    stop, wake = asyncio.Event(), asyncio.Event()
+    loop = start(queue, stop, wake, slots=1)
+
+    async def slow_claimed() -> bool:
+        return queue.items == ["x"]
+
+    await wait_until(slow_claimed)
+    stop.set()
+    await asyncio.sleep(0.05)
+    assert not loop.done()  # waiting for the item in flight
+    queue.release.set()
+    await asyncio.wait_for(loop, timeout=5)
+    assert (queue.done, queue.items) == (["slow"], ["x"])
+
+
+async def test_a_failing_claim_is_logged_and_retried(caplog: pytest.LogCaptureFixture) -> None:
+    queue = Queue(["a"])
+    queue.failures = 2
+    stop, wake = asyncio.Event(), asyncio.Event()
+    with caplog.at_level(logging.ERROR, logger="tests.loop"):
+        loop = start(queue, stop, wake)
+
+        async def processed() -> bool:
+            return queue.done == ["a"]
+
+        await wait_until(processed)
+        stop.set()
+        await loop
+    assert [r.getMessage() for r in caplog.records] == ["test: claim failed; retrying"] * 2
+
+
+async def test_cancelling_the_loop_cancels_work_in_flight() -> None:
+    queue = Queue(["stuck"], blocking=frozenset({"stuck"}))
+    stop, wake = asyncio.Event(), asyncio.Event()
+    loop = start(queue, stop, wake)
+
+    async def claimed() -> bool:
+        return queue.items == [] and len(queue.claims) > 0
+
+    await wait_until(claimed)
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    assert loop.cancelled()
+    assert queue.done == []
+
+
+async def test_wake_claims_new_work_before_the_poll_interval() -> None:
+    queue = Queue([])
+    stop, wake = asyncio.Event(), asyncio.Event()
+    loop = asyncio.create_task(
+        keep_busy(
+            queue.claim,
+            queue.process,
+            slots=2,
+            stop=stop,
+            wake=wake,
+            poll_interval=60.0,
+            log=LOG,
+            name="test",
+        )
+    )
+
+    async def idle() -> bool:
+        return len(queue.claims) == 1
+
+    await wait_until(idle)
+    queue.items.append("new")
+    wake.set()
+
+    async def processed() -> bool:
+        return queue.done == ["new"]
+
+    await wait_until(processed, within=5.0)
+    stop.set()
+    await loop
