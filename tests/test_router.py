@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.arguments import NoArgs
 from bot.config import PermissionGrant, PermissionsSettings
@@ -306,3 +308,12 @@ def test_duplicate_command_names_are_refused() -> None:
             handler_timeout=1.0,
             log=logging.getLogger("tests.router"),
         )
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=80))
+async def test_any_text_gets_exactly_one_reply_and_never_raises(text: str) -> None:
+    outcome = await make_router().dispatch(invocation(text))
+    assert outcome.reply.title
+    assert outcome.result in {"ok", "usage", "unknown", "denied", "error", "crash", "timeout"}
+    assert outcome.result != "crash"

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Config, DatabaseSettings, WorkerSettings
-from bot.messages import Actor, Invocation, Platform, ReplyTarget
+from bot.arguments import NoArgs
+from bot.config import Config, DatabaseSettings, ServerSettings, WorkerSettings
+from bot.context import Context
+from bot.messages import Actor, Invocation, Platform, Reply, ReplyTarget
+from bot.pipeline import Pipeline
+from bot.router import Command
 from bot.store.database import UnappliedMigrations, open_database
+from bot.store.models import InboxItem, InboxStatus, OutboxItem
 from bot.web import PIPELINE, PROMETHEUS_TEXT, create_app
 from commands import builtin_commands
 from tests.fakes.clock import FakeClock
@@ -137,3 +143,82 @@ async def test_app_refuses_to_start_on_unapplied_migrations(sqlite_url: str) -> 
     assert str(caught.value) == (
         "the database has 1 unapplied migration(s) (0001_initial); run `chatops migrate` first"
     )
+
+
+async def start_with_slow_work(
+    url: str, release: asyncio.Event, shutdown_timeout: float = 10.0
+) -> tuple[TestServer, Pipeline]:
+    """An app whose ``slow`` command waits for ``release``, with two of them claimed."""
+    await migrated(url)
+
+    async def slow_work(_ctx: Context, _args: NoArgs) -> Reply:
+        await release.wait()
+        return Reply(title="finished")
+
+    config = Config(
+        database=DatabaseSettings(url=url),
+        workers=WorkerSettings(poll_interval=0.01),
+        server=ServerSettings(shutdown_timeout=shutdown_timeout),
+    )
+    app = create_app(
+        config,
+        commands=[Command(name="slow", summary="Waits.", handler=slow_work, args=NoArgs)],
+        connectors={Platform.SHELL: RecordingConnector()},
+        clock=FakeClock(),
+    )
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    pipeline = app[PIPELINE]
+    for key in ("first", "second"):
+        await pipeline.submit(
+            Invocation(
+                id=key,
+                platform=Platform.SHELL,
+                actor=Actor(platform=Platform.SHELL, id="local", name="local"),
+                text="slow",
+                reply_to=ReplyTarget(platform=Platform.SHELL, channel="s"),
+                delivery_key=key,
+                received_at=FakeClock().now(),
+            )
+        )
+
+    async def both_claimed() -> bool:
+        return (await pipeline.inbox.depth()).get("claimed") == 2
+
+    await wait_until(both_claimed)
+    return server, pipeline
+
+
+async def rows_after_shutdown(url: str) -> tuple[list[tuple[str, str]], list[str]]:
+    database = await open_database(url)  # the app closed its own connection
+    try:
+        inbox = await InboxItem.all().order_by("delivery_key").values_list("delivery_key", "status")
+        replies = await OutboxItem.all().order_by("key").values_list("key", flat=True)
+    finally:
+        await database.close()
+    return inbox, replies
+
+
+async def test_shutdown_finishes_work_in_flight(sqlite_url: str) -> None:
+    release = asyncio.Event()
+    server, _ = await start_with_slow_work(sqlite_url, release)
+    closing = asyncio.create_task(server.close())
+    await asyncio.sleep(0.05)
+    assert not closing.done()  # waiting for the two commands
+    release.set()
+    await asyncio.wait_for(closing, timeout=10)
+
+    inbox, replies = await rows_after_shutdown(sqlite_url)
+    assert inbox == [("first", InboxStatus.DONE), ("second", InboxStatus.DONE)]
+    assert replies == ["reply:first", "reply:second"]  # sent now or after the next start
+
+
+async def test_shutdown_gives_up_on_work_past_its_bound_and_leaves_it_for_later(
+    sqlite_url: str,
+) -> None:
+    server, _ = await start_with_slow_work(sqlite_url, asyncio.Event(), shutdown_timeout=0.2)
+    await asyncio.wait_for(server.close(), timeout=10)
+
+    inbox, replies = await rows_after_shutdown(sqlite_url)
+    assert inbox == [("first", InboxStatus.CLAIMED), ("second", InboxStatus.CLAIMED)]
+    assert replies == []  # taken over by the next worker when the lease expires
