@@ -18,11 +18,21 @@ Modes
             and the drain is timed: the queue processing rate alone, independent
             of producer pacing. Throughput only.
 
+Usage
+    python -m benchmarks.pipeline [--backend sqlite|postgres|both] [--mode stream|burst|both]
+        [--count N] [--repeat R] [--concurrency C] [--outbox-concurrency C] [--postgres-url URL]
+
+    The PostgreSQL URL (an admin URL; the database in its path is only used to
+    create and drop a database per round) defaults to $CHATOPS_BENCH_POSTGRES_URL,
+    else $CHATOPS_TEST_POSTGRES_URL; without one, PostgreSQL is skipped with a
+    message. ``--concurrency`` and ``--outbox-concurrency`` are the inbox worker's
+    and the sender's batch sizes; everything else is ``Config()`` defaults.
+
 Each round gets a fresh database: a SQLite file in a temporary directory, or a
 PostgreSQL database created and dropped with asyncpg; both are migrated with
 ``Database.migrate``. Rounds alternate between backends and modes so that drift
 on a shared machine hits all of them alike; each reported figure is the median
-of that figure over the rounds.
+of that figure over the rounds, taken separately (so wall x inv/s need not equal n).
 
 Not measured: platform I/O and HTTP (no network, no terminal), inbound webhook
 parsing and signature checks, handlers other than ``ping``, several workers or
@@ -378,6 +388,8 @@ class Run:
     settings: Settings
     results: list[RoundResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    load_before: float = field(default_factory=lambda: os.getloadavg()[0])
+    load_after: float = 0.0
 
     @property
     def incomplete(self) -> bool:
@@ -410,6 +422,7 @@ def run_all(settings: Settings) -> Run:
         for backend, count in skipped.items()
         if count
     ]
+    run.load_after = os.getloadavg()[0]
     return run
 
 
@@ -519,11 +532,7 @@ def render_report(run: Run) -> str:
         if (row := summarise(run.results, backend, mode)) is not None
     ]
     lines = [
-        f"{date.today().isoformat()}: {settings.count} ping invocations per round, "
-        f"median of {settings.repeat} rounds; inbox concurrency "
-        f"{settings.config.workers.concurrency}, outbox concurrency "
-        f"{settings.config.outbox.concurrency}, poll {settings.config.workers.poll_interval:g} s; "
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs",
+        *_preamble(run),
         "",
         _table_line(HEADER),
         _table_line(("---",) * len(HEADER)),
@@ -532,6 +541,19 @@ def render_report(run: Run) -> str:
     if run.notes:
         lines += ["", *(f"- note: {note}" for note in run.notes)]
     return "\n".join(lines)
+
+
+def _preamble(run: Run) -> list[str]:
+    settings = run.settings
+    workers, outbox = settings.config.workers, settings.config.outbox
+    return [
+        f"{date.today().isoformat()}: {settings.count} ping invocations per round, each figure "
+        f"the median of {settings.repeat} rounds (inv/s range: slowest..fastest round).",
+        f"Inbox concurrency {workers.concurrency}, outbox concurrency {outbox.concurrency}, "
+        f"poll {workers.poll_interval:g} s; Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, 1-min load {run.load_before:.2f} before, "
+        f"{run.load_after:.2f} after.",
+    ]
 
 
 def _cells(row: Row) -> tuple[str, ...]:
@@ -603,21 +625,27 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sett
         parser.error(f"--count must be between 1 and {MAX_COUNT}")
     if not 1 <= args.repeat <= MAX_REPEAT:
         parser.error(f"--repeat must be between 1 and {MAX_REPEAT}")
-    try:
-        config = Config(
-            workers=WorkerSettings(concurrency=args.concurrency),
-            outbox=OutboxSettings(concurrency=args.outbox_concurrency),
-        )
-    except ConfigError as exc:
-        parser.error(f"concurrency: {exc}")
     return Settings(
         backends=_backends(parser, args.backend, args.postgres_url),
         modes=MODES if args.mode == "both" else (args.mode,),
         count=args.count,
         repeat=args.repeat,
-        config=config,
+        config=_config(parser, args.concurrency, args.outbox_concurrency),
         postgres_url=args.postgres_url,
     )
+
+
+def _config(parser: argparse.ArgumentParser, inbox: int, outbox: int) -> Config:
+    """``Config()`` defaults with the two batch sizes from the command line, validated."""
+    try:
+        workers = WorkerSettings(concurrency=inbox)
+    except ConfigError as exc:
+        parser.error(f"--concurrency {exc.reason}")
+    try:
+        sender = OutboxSettings(concurrency=outbox)
+    except ConfigError as exc:
+        parser.error(f"--outbox-concurrency {exc.reason}")
+    return Config(workers=workers, outbox=sender)
 
 
 def _backends(parser: argparse.ArgumentParser, wanted: str, url: str | None) -> tuple[str, ...]:
