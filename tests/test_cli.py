@@ -164,13 +164,19 @@ def _wait_for_listening(server: subprocess.Popen[str]) -> str:
     raise AssertionError("the server never said where it listens")
 
 
+@pytest.fixture
+def no_chatops_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` reads the process environment: keep the test's own settings out of it."""
+    for name in [name for name in os.environ if name.startswith("CHATOPS")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.usefixtures("no_chatops_environment")
 def test_main_in_process_prints_the_effective_config(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from bot.cli import main
 
-    for name in [name for name in os.environ if name.startswith("CHATOPS")]:
-        monkeypatch.delenv(name)
     config = tmp_path / "chatops.toml"
     config.write_text('[server]\nport = 9001\n[shell]\nuser = "ops"\n')
     assert main(["check-config", str(config)]) == 0
@@ -179,8 +185,9 @@ def test_main_in_process_prints_the_effective_config(
     assert printed.endswith('\n[shell]\nuser = "ops"\n')
 
 
+@pytest.mark.usefixtures("no_chatops_environment")
 def test_dead_letters_are_listed_and_can_be_retried(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import asyncio
     from datetime import UTC, datetime
@@ -191,8 +198,6 @@ def test_dead_letters_are_listed_and_can_be_retried(
     from bot.store.models import OutboxItem, OutboxStatus
     from bot.store.queues import OutboxQueue
 
-    for name in [name for name in os.environ if name.startswith("CHATOPS")]:
-        monkeypatch.delenv(name)
     database_file = tmp_path / "bot.sqlite3"
     config = tmp_path / "chatops.toml"
     config.write_text(f'[database]\nurl = "sqlite://{database_file}"\n')

@@ -40,7 +40,11 @@ class Queue:
 
 
 def start(
-    queue: Queue, stop: asyncio.Event, wake: asyncio.Event, slots: int = 2
+    queue: Queue,
+    stop: asyncio.Event,
+    wake: asyncio.Event,
+    slots: int = 2,
+    poll_interval: float = 0.01,
 ) -> asyncio.Task[None]:
     return asyncio.create_task(
         keep_busy(
@@ -49,7 +53,7 @@ def start(
             slots=slots,
             stop=stop,
             wake=wake,
-            poll_interval=0.01,
+            poll_interval=poll_interval,
             log=LOG,
             name="test",
         )
@@ -124,18 +128,7 @@ async def test_cancelling_the_loop_cancels_work_in_flight() -> None:
 async def test_wake_claims_new_work_before_the_poll_interval() -> None:
     queue = Queue([])
     stop, wake = asyncio.Event(), asyncio.Event()
-    loop = asyncio.create_task(
-        keep_busy(
-            queue.claim,
-            queue.process,
-            slots=2,
-            stop=stop,
-            wake=wake,
-            poll_interval=60.0,
-            log=LOG,
-            name="test",
-        )
-    )
+    loop = start(queue, stop, wake, poll_interval=60.0)
 
     async def idle() -> bool:
         return len(queue.claims) == 1
