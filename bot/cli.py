@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.clock import SystemClock
@@ -35,6 +35,7 @@ from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lin
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
 DEAD_LETTER_LISTING = 200
 
 
@@ -56,7 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "serve":
         return _serve(config, args.host, args.port)
     if command == "shell":
-        return asyncio.run(_shell(config, sys.stdin, sys.stdout, sys.stderr))
+        try:
+            return asyncio.run(_shell(config, sys.stdin, sys.stdout, sys.stderr))
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            return EXIT_INTERRUPTED
     if command == "dead-letters":
         return asyncio.run(_dead_letters(config, args.retry, args.retry_all))
     raise AssertionError(f"unhandled command {command}")
@@ -163,7 +168,7 @@ async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) 
         config,
         database,
         commands=builtin_commands(),
-        connectors=_only(Platform.SHELL, connector),
+        connectors={Platform.SHELL: connector},
         services=Services(clock=clock, started_at=clock.now(), version=version()),
         log=log,
     )
@@ -184,7 +189,3 @@ async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) 
     finally:
         await database.close()
     return status
-
-
-def _only(platform: Platform, connector: ShellConnector) -> Mapping[Platform, ShellConnector]:
-    return {platform: connector}

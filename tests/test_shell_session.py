@@ -54,4 +54,4 @@ async def test_read_lines_skips_blank_lines_and_prompts_when_asked() -> None:
     prompts = io.StringIO()
     lines = [line async for line in read_lines(io.StringIO("ping\n\n  \nhelp\n"), prompts)]
     assert lines == ["ping\n", "help\n"]
-    assert prompts.getvalue() == "chatops> " * 5
+    assert prompts.getvalue() == "chatops> " * 5 + "\n"

@@ -77,14 +77,20 @@ class ShellDeliveryFailed(Exception):
 
 
 async def read_lines(stream: TextIO, prompt_to: TextIO | None) -> AsyncIterator[str]:
-    """Yield input lines without blocking the event loop; prompt when interactive."""
-    loop = asyncio.get_running_loop()
+    """Yield non-blank input lines; prompt first when interactive.
+
+    The read blocks the event loop on purpose: between lines the session has
+    nothing else to run, and a blocking read lets Ctrl-C and end of input stop
+    the shell at once (a read in a worker thread would outlive them).
+    """
     while True:
         if prompt_to is not None:
             prompt_to.write(PROMPT)
             prompt_to.flush()
-        line = await loop.run_in_executor(None, stream.readline)
+        line = stream.readline()
         if not line:
+            if prompt_to is not None:
+                prompt_to.write("\n")  # end the prompt line on Ctrl-D
             return
         if line.strip():
             yield line
