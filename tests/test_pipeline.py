@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
@@ -241,3 +242,27 @@ def test_backoff_is_full_jitter_capped_and_respects_retry_after() -> None:
     ceilings = [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
     assert all(0.0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
     assert backoff.delay(1, rng, retry_after=42.0) == 42.0
+
+
+async def test_postgres_claims_skip_rows_another_transaction_has_locked(postgres_url: str) -> None:
+    import asyncpg
+
+    from bot.store.database import open_database
+
+    database = await open_database(postgres_url, require_migrated=False)
+    await database.migrate()
+    clock = FakeClock()
+    pipeline = make_pipeline(database, RecordingConnector(), clock)
+    for key in ("a", "b", "c"):
+        await pipeline.submit(invocation(clock, key=key))
+    other = await asyncpg.connect(postgres_url.replace("postgres://", "postgresql://", 1))
+    try:
+        async with other.transaction():
+            await other.execute("SELECT id FROM chatops_inbox WHERE delivery_key = 'a' FOR UPDATE")
+            claims = await asyncio.wait_for(
+                pipeline.inbox.claim(clock.now(), timedelta(seconds=60), 10), timeout=10
+            )
+        assert [claim.invocation.delivery_key for claim in claims] == ["b", "c"]
+    finally:
+        await other.close()
+        await database.close()

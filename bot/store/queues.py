@@ -93,11 +93,11 @@ async def _claim_ids(
     claimable: Q,
     limit: int,
 ) -> list[int]:
-    query = model.filter(claimable).order_by("id").limit(limit)
+    query = model.filter(claimable).order_by("id").limit(limit).only("id")
     if database.supports_skip_locked:
+        # tortoise drops FOR UPDATE from values()/values_list(), so select model rows
         query = query.select_for_update(skip_locked=True)
-    ids: list[int] = await query.values_list("id", flat=True)  # type: ignore[assignment]
-    return ids
+    return [row.pk for row in await query]
 
 
 @asynccontextmanager
