@@ -14,7 +14,16 @@ import pytest
 from bot.config import Config, OutboxSettings, WorkerSettings
 from bot.context import Services
 from bot.delivery import DeliveryError, RetryLater, Undeliverable
-from bot.messages import Actor, Field, Invocation, Platform, Reply, ReplyTarget, Status
+from bot.messages import (
+    Actor,
+    Field,
+    Invocation,
+    Outgoing,
+    Platform,
+    Reply,
+    ReplyTarget,
+    Status,
+)
 from bot.pipeline import Pipeline, build_pipeline
 from bot.store.database import Database
 from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem, OutboxStatus
@@ -266,3 +275,17 @@ async def test_postgres_claims_skip_rows_another_transaction_has_locked(postgres
     finally:
         await other.close()
         await database.close()
+
+
+async def test_enqueue_is_idempotent_by_key(database: Database) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    message = Outgoing(
+        target=ReplyTarget(platform=Platform.SHELL, channel="s"),
+        reply=Reply(title="run finished"),
+        key="run:42:result",
+    )
+    assert await pipeline.outbox.enqueue(message, clock.now()) is True
+    assert await pipeline.outbox.enqueue(message, clock.now()) is False
+    await drain(pipeline, clock)
+    assert connector.sent == [message]
