@@ -2,7 +2,8 @@
 
 ``database_url`` is parametrised over both back ends; the PostgreSQL case gets
 a fresh database per test (created and dropped here) and is skipped when
-``CHATOPS_TEST_POSTGRES_URL`` is not set. CI always sets it.
+``CHATOPS_TEST_POSTGRES_URL`` is not set, except under CI (``CI`` set), where
+a missing URL fails instead, so PostgreSQL coverage cannot vanish silently.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     base = os.environ.get(POSTGRES_ENV)
+    if not base and os.environ.get("CI"):
+        pytest.fail(f"{POSTGRES_ENV} must be set in CI: the store is tested on PostgreSQL too")
     if not base:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     name = f"chatops_test_{uuid.uuid4().hex[:12]}"
