@@ -181,7 +181,7 @@ async def readyz(request: web.Request) -> web.Response:
     database = request.app[DATABASE]
     try:
         await database.ping()
-        pending = await database.unapplied_migrations()
+        pending = [] if database.migrations_verified else await database.unapplied_migrations()
     except Exception as exc:
         request.app[LOG].warning("not ready: database error: %s", type(exc).__name__)
         return web.json_response({"status": "unavailable", "reason": "database"}, status=503)

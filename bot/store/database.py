@@ -95,6 +95,9 @@ class Database:
 
     url: str
     dialect: str  # "sqlite" or "postgres"
+    # True when opening already found every migration applied; nothing un-applies
+    # them while the process runs, so readiness probes need not rebuild the graph
+    migrations_verified: bool = False
 
     @property
     def connection(self) -> BaseDBAsyncClient:
@@ -142,9 +145,10 @@ async def open_database(url: str, *, require_migrated: bool = True) -> Database:
     """Connect, and unless told otherwise, refuse a database with unapplied migrations."""
     await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
     database = Database(url=url, dialect=dialect_of(url))
-    if require_migrated:
-        pending = await database.unapplied_migrations()
-        if pending:
-            await database.close()
-            raise UnappliedMigrations(pending)
-    return database
+    if not require_migrated:
+        return database
+    pending = await database.unapplied_migrations()
+    if pending:
+        await database.close()
+        raise UnappliedMigrations(pending)
+    return Database(url=url, dialect=database.dialect, migrations_verified=True)
