@@ -30,6 +30,7 @@ from bot.store.database import DatabaseError, dialect_of, open_database
 from bot.store.queues import OutboxQueue
 from bot.web import create_app, serve, version
 from commands import builtin_commands
+from connectors.integrations import enabled_integrations
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lines
 
@@ -133,7 +134,9 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
         [secret.reveal() for secret in config.secrets()],
         sys.stderr,
     )
-    app = create_app(config, commands=builtin_commands(), log=log)
+    app = create_app(
+        config, commands=builtin_commands(), integrations=enabled_integrations(config), log=log
+    )
     try:
         asyncio.run(
             serve(

@@ -312,6 +312,18 @@ class Reply:
         )
 
 
+class OutgoingKind(enum.StrEnum):
+    """What a connector does with an outbox row.
+
+    ``MESSAGE`` posts (or edits) the ``Reply``. ``ACKNOWLEDGEMENT`` marks the message in
+    ``target.message`` as received, in the platform's own way (a 👀 reaction on GitHub, an
+    award emoji on GitLab); its ``Reply`` is empty and unused.
+    """
+
+    MESSAGE = "message"
+    ACKNOWLEDGEMENT = "acknowledgement"
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A reply bound to its destination: one outbox row."""
@@ -320,3 +332,4 @@ class Outgoing:
     reply: Reply
     key: str  # unique per intended message; a second enqueue with the same key is a no-op
     invocation_id: str | None = None
+    kind: OutgoingKind = OutgoingKind.MESSAGE

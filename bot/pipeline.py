@@ -23,13 +23,18 @@ from bot.config import Config
 from bot.context import Services
 from bot.delivery import Connector
 from bot.loop import keep_busy
-from bot.messages import Invocation, Platform
+from bot.messages import Invocation, Outgoing, OutgoingKind, Platform, Reply
 from bot.metrics import Metrics
 from bot.permissions import Authorizer, ConfigAuthorizer
 from bot.router import Command, Router
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
 from bot.worker import Backoff, InboxWorker, OutboxSender
+
+
+def acknowledgement_key(invocation_id: str) -> str:
+    """The outbox key of the acknowledgement of one invocation's message."""
+    return f"ack:{invocation_id}"
 
 
 @dataclass
@@ -46,10 +51,25 @@ class Pipeline:
     inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def submit(self, invocation: Invocation) -> bool:
-        """Persist an invocation; False (and no work) if its delivery key was seen before."""
+    async def submit(self, invocation: Invocation, *, acknowledge: bool = False) -> bool:
+        """Persist an invocation; False (and no work) if its delivery key was seen before.
+
+        With ``acknowledge``, an acknowledgement of the message that carried the command
+        (``reply_to.message``: a 👀 reaction, say) is queued with it, atomically.
+        """
         started = self.clock.monotonic()
-        accepted = await self.inbox.submit(invocation, self.clock.now())
+        acknowledgement = (
+            Outgoing(
+                target=invocation.reply_to,
+                reply=Reply(title=""),
+                key=acknowledgement_key(invocation.id),
+                invocation_id=invocation.id,
+                kind=OutgoingKind.ACKNOWLEDGEMENT,
+            )
+            if acknowledge
+            else None
+        )
+        accepted = await self.inbox.submit(invocation, self.clock.now(), acknowledgement)
         self.metrics.ack_seconds.observe(
             self.clock.monotonic() - started, platform=invocation.platform.value
         )
@@ -57,6 +77,8 @@ class Pipeline:
         self.log.info("accepted" if accepted else "duplicate delivery ignored", extra=ids)
         if accepted:
             self.inbox_wake.set()
+            if acknowledge:
+                self.outbox_wake.set()
         return accepted
 
     async def queue_depths(self) -> dict[str, dict[str, int]]:

@@ -8,11 +8,14 @@ only creates and configures the scheduler; the application starts and stops it.
 Jobs here:
 - ``housekeeping``: delete inbox rows done and outbox rows sent more than
   ``retention_days`` ago (dead letters are kept for an operator to read).
+- whatever the integrations registered (``bot.integrations.ScheduledJob``); a job
+  marked ``run_at_start`` also runs once as soon as the scheduler starts.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.clock import Clock
 from bot.config import SchedulerSettings
+from bot.integrations import ScheduledJob
 from bot.store.queues import InboxQueue, OutboxQueue
 
 MISFIRE_GRACE_SECONDS = 3600
@@ -43,7 +47,10 @@ async def housekeeping(deps: HousekeepingDeps, now: datetime) -> tuple[int, int]
 
 
 def build_scheduler(
-    settings: SchedulerSettings, deps: HousekeepingDeps, clock: Clock
+    settings: SchedulerSettings,
+    deps: HousekeepingDeps,
+    clock: Clock,
+    jobs: Sequence[ScheduledJob] = (),
 ) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
 
@@ -59,4 +66,15 @@ def build_scheduler(
         max_instances=1,
         misfire_grace_time=MISFIRE_GRACE_SECONDS,
     )
+    for job in jobs:
+        scheduler.add_job(
+            job.run,
+            CronTrigger.from_crontab(job.cron, timezone=settings.timezone),
+            id=job.name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            **({"next_run_time": clock.now()} if job.run_at_start else {}),
+        )
     return scheduler

@@ -3,8 +3,10 @@
 ``create_app(config)`` builds the application and does nothing else; all work
 happens in ``cleanup_ctx`` contexts, entered at start-up in this order and left
 in reverse: database, HTTP client session, pipeline, workers, scheduler.
-Connector routes and contexts are added to the same application by their own
-packages.
+Each ``Integration`` (a platform package) installs its routes and its own
+context between the HTTP session and the pipeline; its context registers what it
+provides (connector, authorizer, jobs) in ``REGISTRY``, which the pipeline and the
+scheduler read once when they start (see ``bot.integrations``).
 
 Endpoints:
 - ``GET /healthz``: 200 while the process serves requests.
@@ -24,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import timedelta
 from importlib import metadata
 from typing import Any
@@ -36,8 +38,10 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import Services
 from bot.delivery import Connector
+from bot.integrations import CombinedAuthorizer, Integration, Registry
 from bot.messages import Platform
 from bot.metrics import Metrics
+from bot.permissions import ConfigAuthorizer
 from bot.pipeline import Pipeline, build_pipeline, run_workers
 from bot.router import Command
 from bot.scheduler import HousekeepingDeps, build_scheduler
@@ -50,6 +54,7 @@ METRICS = web.AppKey("metrics", Metrics)
 DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+REGISTRY = web.AppKey("registry", Registry)
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -64,18 +69,31 @@ def create_app(
     config: Config,
     *,
     commands: list[Command[Any]],
+    integrations: Sequence[Integration] = (),
     connectors: Mapping[Platform, Connector] | None = None,
     clock: Clock | None = None,
     log: logging.Logger | None = None,
+    client_max_size: int = 1024**2,
 ) -> web.Application:
-    app = web.Application()
+    """The application; ``connectors`` are extra senders registered as they are (tests, shell).
+
+    ``client_max_size`` caps request bodies; an integration whose platform sends larger
+    bodies checks its own cap on its route.
+    """
+    app = web.Application(client_max_size=client_max_size)
     app[CONFIG] = config
     app[CLOCK] = clock or SystemClock()
     app[LOG] = log or logging.getLogger("chatops")
     app[METRICS] = Metrics()
+    registry = Registry()
+    for connector in (connectors or {}).values():
+        registry.add_connector(connector)
+    app[REGISTRY] = registry
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_http_ctx)
-    app.cleanup_ctx.append(_pipeline_ctx(commands, dict(connectors or {})))
+    for integration in integrations:
+        integration.install(app)
+    app.cleanup_ctx.append(_pipeline_ctx(commands))
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
     app.router.add_get("/healthz", healthz)
@@ -97,18 +115,23 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def _pipeline_ctx(commands: list[Command[Any]], connectors: dict[Platform, Connector]) -> Any:
+def _pipeline_ctx(commands: list[Command[Any]]) -> Any:
     async def context(app: web.Application) -> AsyncIterator[None]:
         clock = app[CLOCK]
+        config = app[CONFIG]
+        registry = app[REGISTRY]
         services = Services(clock=clock, started_at=clock.now(), version=version())
         app[PIPELINE] = build_pipeline(
-            app[CONFIG],
+            config,
             app[DATABASE],
             commands=commands,
-            connectors=connectors,
+            connectors=registry.connectors,
             services=services,
             log=app[LOG],
             metrics=app[METRICS],
+            authorizer=CombinedAuthorizer(
+                ConfigAuthorizer(config.permissions), registry.authorizers
+            ),
         )
         yield
 
@@ -139,7 +162,7 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         retention=timedelta(days=config.scheduler.retention_days),
         log=app[LOG].getChild("scheduler"),
     )
-    scheduler = build_scheduler(config.scheduler, deps, app[CLOCK])
+    scheduler = build_scheduler(config.scheduler, deps, app[CLOCK], app[REGISTRY].jobs)
     scheduler.start()
     yield
     scheduler.shutdown(wait=False)

@@ -19,6 +19,7 @@ from bot.messages import (
     Field,
     Invocation,
     Outgoing,
+    OutgoingKind,
     Platform,
     Reply,
     ReplyTarget,
@@ -289,3 +290,21 @@ async def test_enqueue_is_idempotent_by_key(database: Database) -> None:
     assert await pipeline.outbox.enqueue(message, clock.now()) is False
     await drain(pipeline, clock)
     assert connector.sent == [message]
+
+
+async def test_acknowledged_submission_queues_one_acknowledgement_with_the_invocation(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    first = invocation(clock, key="delivery-ack")
+    again = invocation(clock, key="delivery-ack")
+
+    assert await pipeline.submit(first, acknowledge=True) is True
+    assert await pipeline.submit(again, acknowledge=True) is False
+    await drain(pipeline, clock)
+
+    assert [(m.key, m.kind, m.target) for m in connector.sent] == [
+        (f"ack:{first.id}", OutgoingKind.ACKNOWLEDGEMENT, first.reply_to),
+        (f"reply:{first.id}", OutgoingKind.MESSAGE, first.reply_to),
+    ]

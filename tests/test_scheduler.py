@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.clock import SystemClock
 from bot.config import SchedulerSettings
+from bot.integrations import ScheduledJob
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget
 from bot.scheduler import HousekeepingDeps, build_scheduler, housekeeping
 from bot.store.database import Database
@@ -75,3 +78,39 @@ def test_scheduler_has_the_housekeeping_job_on_its_cron_line() -> None:
     assert isinstance(job.trigger, CronTrigger)
     assert str(job.trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='17']"
     assert str(job.trigger.timezone) == "Europe/Berlin"
+
+
+async def test_registered_jobs_run_on_start_when_asked_then_on_their_cron_line() -> None:
+    settings = SchedulerSettings(timezone="UTC")
+    unopened = Database(url="sqlite://:memory:", dialect="sqlite")
+    deps = HousekeepingDeps(
+        inbox=InboxQueue(unopened),
+        outbox=OutboxQueue(unopened),
+        retention=timedelta(days=1),
+        log=logging.getLogger("t"),
+    )
+    ran = asyncio.Event()
+
+    async def redeliver() -> None:
+        ran.set()
+
+    async def quiet() -> None:
+        raise AssertionError("must not run at start")
+
+    jobs = [
+        ScheduledJob(name="redeliver", cron="*/15 * * * *", run=redeliver, run_at_start=True),
+        ScheduledJob(name="quiet", cron="0 0 1 1 *", run=quiet),
+    ]
+    scheduler = build_scheduler(settings, deps, SystemClock(), jobs)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(ran.wait(), timeout=5)
+    finally:
+        scheduler.shutdown(wait=False)
+
+    triggers = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
+    assert triggers == {
+        "housekeeping": "cron[month='*', day='*', day_of_week='*', hour='3', minute='17']",
+        "redeliver": "cron[month='*', day='*', day_of_week='*', hour='*', minute='*/15']",
+        "quiet": "cron[month='1', day='1', day_of_week='*', hour='0', minute='0']",
+    }

@@ -22,6 +22,7 @@ from commands import builtin_commands
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
 from tests.fakes.waiting import wait_until
+from tests.shipped import unapplied_message
 
 BUCKETS = (
     "0.005",
@@ -140,9 +141,7 @@ async def test_app_refuses_to_start_on_unapplied_migrations(sqlite_url: str) -> 
     with pytest.raises(UnappliedMigrations) as caught:
         async with TestServer(app, host="127.0.0.1", port=0):
             pass
-    assert str(caught.value) == (
-        "the database has 1 unapplied migration(s) (0001_initial); run `chatops migrate` first"
-    )
+    assert str(caught.value) == (unapplied_message())
 
 
 async def start_with_slow_work(

@@ -1,8 +1,9 @@
 """The settings dataclasses and ``Config``, the tree the rest of the service receives.
 
-Each ``[section]`` of the TOML file is a frozen dataclass deriving from ``_Section``, and
-``Config`` has one field per section. Adding a section (a connector's ``[github]``, say)
-means adding a dataclass and a field on ``Config``; the loader, the overrides,
+Each ``[section]`` of the TOML file is a frozen dataclass deriving from ``_Section``
+(``bot.config.section``), and ``Config`` has one field per section. The platforms' sections
+(``[github]``, ``[slack]``...) live in ``bot.config.platforms``, one module each. Adding a
+section means adding a dataclass and a field on ``Config``; the loader, the overrides,
 ``Config.secrets()`` and ``render_config`` need no change.
 
 Invariants
@@ -25,6 +26,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 
 from bot.config.errors import ConfigError
+from bot.config.platforms import DiscordSettings, GitHubSettings, SlackSettings
 from bot.config.rules import (
     _at_least,
     _between,
@@ -37,35 +39,11 @@ from bot.config.rules import (
     _one_of,
     _positive,
     _rules,
-    _rules_of,
     _time_zone,
 )
 from bot.config.secrets import Secret
+from bot.config.section import _Section
 from bot.messages import Level, Platform
-
-
-@dataclass(frozen=True, slots=True)
-class _Section:
-    """Base of every settings dataclass: runs field rules, then ``_check``, on construction.
-
-    Errors raised here carry a path relative to the object; the loader prefixes its own.
-    """
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            rules = _rules_of(f)
-            value = getattr(self, f.name)
-            if rules.normalize is not None:
-                value = rules.normalize(value)
-                object.__setattr__(self, f.name, value)
-            for check in rules.checks:
-                reason = check(value)
-                if reason is not None:
-                    raise ConfigError(f.name, reason)
-        self._check()
-
-    def _check(self) -> None:
-        """Cross-field invariants: raise ``ConfigError(relative_path, reason)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +185,9 @@ class Config(_Section):
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     permissions: PermissionsSettings = field(default_factory=PermissionsSettings)
     shell: ShellSettings = field(default_factory=ShellSettings)
+    github: GitHubSettings = field(default_factory=GitHubSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    discord: DiscordSettings = field(default_factory=DiscordSettings)
     source: str | None = field(default=None, metadata=_rules(key=False))
 
     def secrets(self) -> tuple[Secret, ...]:

@@ -1,4 +1,4 @@
-"""Tortoise models for the durable pipeline: inbox, outbox and audit log.
+"""Tortoise models for the durable pipeline: inbox, outbox, audit log, leases and state.
 
 The schema is owned by the migrations in ``bot.store.migrations``; outside tests
 nothing calls ``generate_schemas``. Change a model, then run
@@ -12,6 +12,8 @@ Invariants:
 - A claimed row carries a ``claim_token``; only the holder of the current token
   may complete it, so a worker whose lease expired cannot overwrite the result
   of the worker that took over.
+- ``Lease.name`` is unique: at most one holder per name at a time, until ``expires_at``.
+- ``StateEntry.name`` is unique: one small JSON value per name (a cursor, a marker).
 - Timestamps are timezone-aware UTC and always come from an injected clock.
 """
 
@@ -67,6 +69,8 @@ class OutboxItem(Model):
     target: fields.JSONField[dict[str, Any]] = fields.JSONField()
     reply: fields.JSONField[dict[str, Any]] = fields.JSONField()
     invocation_id = fields.CharField(max_length=64, null=True)
+    # an ``OutgoingKind`` value: post the reply, or acknowledge the message it answers
+    kind = fields.CharField(max_length=16, default="message")
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()
@@ -99,3 +103,25 @@ class AuditEntry(Model):
     class Meta:
         table = "chatops_audit"
         indexes = (("invocation_id",), ("at",))
+
+
+class Lease(Model):
+    """A named, expiring lock held by one process (say, the one Discord gateway session)."""
+
+    name = fields.CharField(max_length=128, primary_key=True)
+    holder = fields.CharField(max_length=128)
+    expires_at = fields.DatetimeField()
+
+    class Meta:
+        table = "chatops_leases"
+
+
+class StateEntry(Model):
+    """One small named JSON value that must survive restarts (a recovery cursor, say)."""
+
+    name = fields.CharField(max_length=128, primary_key=True)
+    value: fields.JSONField[Any] = fields.JSONField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "chatops_state"

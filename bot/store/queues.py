@@ -31,7 +31,7 @@ from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from bot.messages import Invocation, Outgoing, Reply, ReplyTarget
+from bot.messages import Invocation, Outgoing, OutgoingKind, Reply, ReplyTarget
 from bot.store.database import Database
 from bot.store.models import (
     AuditEntry,
@@ -147,17 +147,26 @@ class InboxQueue:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def submit(self, invocation: Invocation, now: datetime) -> bool:
-        """Persist an invocation; False if its delivery key was seen before."""
+    async def submit(
+        self, invocation: Invocation, now: datetime, acknowledgement: Outgoing | None = None
+    ) -> bool:
+        """Persist an invocation; False if its delivery key was seen before.
+
+        ``acknowledgement``, if given, is enqueued in the same transaction, so it exists
+        exactly when the invocation was accepted.
+        """
         try:
-            await InboxItem.create(
-                platform=invocation.platform.value,
-                delivery_key=invocation.delivery_key,
-                invocation=invocation.to_dict(),
-                status=InboxStatus.PENDING,
-                available_at=now,
-                received_at=invocation.received_at,
-            )
+            async with in_transaction():
+                await InboxItem.create(
+                    platform=invocation.platform.value,
+                    delivery_key=invocation.delivery_key,
+                    invocation=invocation.to_dict(),
+                    status=InboxStatus.PENDING,
+                    available_at=now,
+                    received_at=invocation.received_at,
+                )
+                if acknowledgement is not None:
+                    await _create_outbox_row(acknowledgement, now, invocation.received_at)
         except IntegrityError:
             return False
         return True
@@ -264,6 +273,7 @@ class OutboxQueue:
                     reply=Reply.from_dict(row.reply),
                     key=row.key,
                     invocation_id=row.invocation_id,
+                    kind=OutgoingKind(row.kind),
                 ),
                 received_at=row.received_at,
             )
@@ -337,6 +347,7 @@ async def _create_outbox_row(
         target=outgoing.target.to_dict(),
         reply=outgoing.reply.to_dict(),
         invocation_id=outgoing.invocation_id,
+        kind=outgoing.kind.value,
         status=OutboxStatus.PENDING,
         available_at=now,
         created_at=now,

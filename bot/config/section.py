@@ -1,0 +1,37 @@
+"""``_Section``: the base of every settings dataclass.
+
+Construction runs each field's rules (``bot.config.rules``), then the class's cross-field
+``_check``. Errors carry a path relative to the object; the loader prefixes its own.
+No module state: importing this module only defines things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from bot.config.errors import ConfigError
+from bot.config.rules import _rules_of
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """Base of every settings dataclass: runs field rules, then ``_check``, on construction.
+
+    Errors raised here carry a path relative to the object; the loader prefixes its own.
+    """
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            rules = _rules_of(f)
+            value = getattr(self, f.name)
+            if rules.normalize is not None:
+                value = rules.normalize(value)
+                object.__setattr__(self, f.name, value)
+            for check in rules.checks:
+                reason = check(value)
+                if reason is not None:
+                    raise ConfigError(f.name, reason)
+        self._check()
+
+    def _check(self) -> None:
+        """Cross-field invariants: raise ``ConfigError(relative_path, reason)``."""

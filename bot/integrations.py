@@ -1,0 +1,102 @@
+"""How a platform plugs into the service: routes, a lifecycle, and what it provides.
+
+An ``Integration`` is one platform's package (``connectors/github``, ``connectors/slack``...)
+seen from the application. ``create_app`` calls ``install(app)`` on each; an integration adds
+its inbound routes and a ``cleanup_ctx`` that starts its clients. Those contexts run after
+the database and the HTTP session exist and before the pipeline is built, so each can put
+what it provides into the application's ``Registry``:
+
+- a ``Connector`` that sends replies for its platform,
+- an ``Authorizer`` that knows its users' levels (forge permissions, say),
+- scheduled jobs, added to the one scheduler.
+
+The pipeline context then reads the registry once. Inbound handlers reach the pipeline at
+request time through ``bot.web.PIPELINE``, so nothing is looked up at import time.
+
+Invariants: one connector and at most one authorizer per platform (a second is a
+programming error and raises); anything not registered simply does not exist for the
+pipeline, which leaves that platform's replies waiting in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.delivery import Connector
+from bot.messages import Actor, Level, Platform, Target
+from bot.permissions import Authorizer
+
+
+class Integration(Protocol):
+    """One platform's front door and sender, as installed into the application."""
+
+    @property
+    def name(self) -> str: ...
+
+    def install(self, app: web.Application) -> None:
+        """Add routes and ``cleanup_ctx`` entries to ``app``; do no I/O here."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A coroutine the scheduler runs on ``cron`` (crontab syntax, the scheduler's zone).
+
+    Every replica runs every job, so a job must be idempotent (unique keys in the store).
+    """
+
+    name: str
+    cron: str
+    run: Callable[[], Awaitable[None]]
+    run_at_start: bool = False
+
+
+@dataclass
+class Registry:
+    """What the integrations provide, filled while the application starts."""
+
+    connectors: dict[Platform, Connector] = field(default_factory=dict)
+    authorizers: dict[Platform, Authorizer] = field(default_factory=dict)
+    jobs: list[ScheduledJob] = field(default_factory=list)
+
+    def add_connector(self, connector: Connector) -> None:
+        if connector.platform in self.connectors:
+            raise ValueError(f"a connector for {connector.platform.value} is already registered")
+        self.connectors[connector.platform] = connector
+
+    def add_authorizer(self, platform: Platform, authorizer: Authorizer) -> None:
+        if platform in self.authorizers:
+            raise ValueError(f"an authorizer for {platform.value} is already registered")
+        self.authorizers[platform] = authorizer
+
+    def add_job(self, job: ScheduledJob) -> None:
+        if any(existing.name == job.name for existing in self.jobs):
+            raise ValueError(f"a scheduled job named {job.name!r} is already registered")
+        self.jobs.append(job)
+
+
+class CombinedAuthorizer:
+    """The configured grants, raised by the actor's own platform authorizer, if any.
+
+    A user's level is the higher of what the config grants and what their platform says
+    (a forge's repository permission). A platform authorizer that fails counts as granting
+    nothing beyond the config, so failures close rather than open.
+    """
+
+    def __init__(self, config: Authorizer, by_platform: Mapping[Platform, Authorizer]) -> None:
+        self._config = config
+        self._by_platform = dict(by_platform)
+
+    async def level_for(self, actor: Actor, target: Target | None) -> Level:
+        granted = await self._config.level_for(actor, target)
+        platform = self._by_platform.get(actor.platform)
+        if platform is None:
+            return granted
+        try:
+            return max(granted, await platform.level_for(actor, target))
+        except Exception:
+            return granted

@@ -1,0 +1,15 @@
+"""The integrations a configuration enables, composed explicitly, in one place.
+
+``serve`` installs what ``enabled_integrations`` returns; nothing registers itself on
+import. A platform whose section says ``enabled = false`` is not even constructed.
+"""
+
+from __future__ import annotations
+
+from bot.config import Config
+from bot.integrations import Integration
+
+
+def enabled_integrations(config: Config) -> list[Integration]:
+    integrations: list[Integration] = []
+    return integrations
