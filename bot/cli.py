@@ -23,6 +23,7 @@ from typing import TextIO
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
 from bot.context import Services
+from bot.integrations import StartupError
 from bot.logs import configure_logging
 from bot.messages import Platform
 from bot.pipeline import build_pipeline
@@ -146,7 +147,7 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
                 log=log,
             )
         )
-    except DatabaseError as exc:
+    except (DatabaseError, StartupError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

@@ -31,6 +31,10 @@ from bot.messages import Actor, Level, Platform, Target
 from bot.permissions import Authorizer
 
 
+class StartupError(Exception):
+    """An integration cannot start as configured; the message says what to change."""
+
+
 class Integration(Protocol):
     """One platform's front door and sender, as installed into the application."""
 

@@ -333,3 +333,6 @@ class Outgoing:
     key: str  # unique per intended message; a second enqueue with the same key is a no-op
     invocation_id: str | None = None
     kind: OutgoingKind = OutgoingKind.MESSAGE
+    # which delivery attempt this is (1 = first); set by the outbox when a sender claims
+    # the row, so a connector can look for a copy an earlier, interrupted attempt posted
+    attempt: int = 1

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.integrations import Integration
+from connectors.github.integration import GitHubIntegration
 
 
 def enabled_integrations(config: Config) -> list[Integration]:
     integrations: list[Integration] = []
+    if config.github.enabled:
+        integrations.append(GitHubIntegration(config.github, config.bot))
     return integrations

@@ -274,6 +274,7 @@ class OutboxQueue:
                     key=row.key,
                     invocation_id=row.invocation_id,
                     kind=OutgoingKind(row.kind),
+                    attempt=row.attempts,
                 ),
                 received_at=row.received_at,
             )

@@ -1,0 +1,173 @@
+"""The GitHub integration: the webhook route, the API session, and what they provide.
+
+``GitHubIntegration(settings, bot).install(app)`` adds ``POST /webhooks/github`` and a
+context that, at start-up:
+
+1. refuses to start without any webhook secret (configured, or stored by ``setup-repo``);
+2. opens one HTTP session for GitHub with the configured request timeout;
+3. picks the credentials: App installation tokens, or the fixed token;
+4. registers the ``GitHubConnector`` (replies), the ``GitHubAuthorizer`` (levels from
+   repository permissions) and, in App mode, the redelivery job (also run at start-up);
+5. makes the webhook receiver available to the route.
+
+On shutdown it closes its session. Nothing happens at import or in ``install``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import BotSettings
+from bot.config.platforms import GitHubSettings
+from bot.integrations import ScheduledJob, StartupError
+from bot.messages import Platform
+from bot.store.leases import Leases
+from bot.store.state import StateStore
+from bot.web import CLOCK, LOG, PIPELINE, REGISTRY
+from connectors.github.auth import AppTokens, StaticToken, TokenSource
+from connectors.github.client import GitHubClient
+from connectors.github.connector import GitHubConnector
+from connectors.github.events import Identity
+from connectors.github.hooks import HookSecrets
+from connectors.github.installations import AppInstallations, Installations, NoInstallations
+from connectors.github.permissions import GitHubAuthorizer
+from connectors.github.recovery import Redeliverer
+from connectors.github.webhook import WebhookReceiver
+
+RECEIVER = web.AppKey("github_receiver", WebhookReceiver)
+ROUTE = "/webhooks/github"
+NO_SECRET = (
+    "GitHub is enabled but has no webhook secret: set github.webhook_secrets, "
+    "or run `chatops github setup-repo OWNER/REPO`"
+)
+
+
+def requester(bot: BotSettings) -> str:
+    """The User-Agent GitHub asks integrations to send: who is calling."""
+    return f"{bot.name} (chatops-bridge)"
+
+
+class GitHubIntegration:
+    def __init__(self, settings: GitHubSettings, bot: BotSettings) -> None:
+        self._settings = settings
+        self._bot = bot
+
+    @property
+    def name(self) -> str:
+        return "github"
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post(ROUTE, _handle)
+        app.cleanup_ctx.append(self._context)
+
+    async def _context(self, app: web.Application) -> AsyncIterator[None]:
+        settings, clock = self._settings, app[CLOCK]
+        log = app[LOG].getChild("github")
+        secrets = [secret.reveal() for secret in settings.webhook_secrets]
+        hook_secrets = HookSecrets()
+        if not secrets and await hook_secrets.count() == 0:
+            raise StartupError(NO_SECRET)
+        timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            tokens: TokenSource
+            installations: Installations
+            app_tokens: AppTokens | None = None
+            if settings.app_id is not None and settings.private_key is not None:
+                app_tokens = AppTokens(
+                    session,
+                    base_url=settings.api_url,
+                    app_id=settings.app_id,
+                    private_key=settings.private_key.reveal(),
+                    requester=requester(self._bot),
+                    clock=clock,
+                )
+                tokens = app_tokens
+                app_installations = AppInstallations(app_tokens, clock)
+                installations = app_installations
+            else:
+                assert settings.token is not None  # the settings check guarantees one or other
+                tokens = StaticToken(settings.token.reveal())
+                app_installations = None
+                installations = NoInstallations()
+            own_logins = {settings.bot_login.lower()}
+            if app_tokens is not None:
+                own_logins |= await _app_bot_login(app_tokens, log)
+            client = GitHubClient(
+                session,
+                base_url=settings.api_url,
+                tokens=tokens,
+                installations=installations,
+                requester=requester(self._bot),
+            )
+            registry = app[REGISTRY]
+            registry.add_connector(GitHubConnector(client, clock, frozenset(own_logins)))
+            registry.add_authorizer(
+                Platform.GITHUB,
+                GitHubAuthorizer(
+                    client, clock, timedelta(seconds=settings.permission_cache_seconds)
+                ),
+            )
+            if app_tokens is not None and settings.redeliver_failed:
+                redeliverer = Redeliverer(
+                    tokens=app_tokens,
+                    state=StateStore(),
+                    leases=Leases(),
+                    clock=clock,
+                    holder=f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
+                    log=log,
+                )
+                registry.add_job(
+                    ScheduledJob(
+                        name="github-redelivery",
+                        cron=settings.redelivery_cron,
+                        run=_logged(redeliverer.run, log),
+                        run_at_start=True,
+                    )
+                )
+            app[RECEIVER] = WebhookReceiver(
+                secrets=secrets,
+                hook_secrets=hook_secrets,
+                identity=Identity(
+                    mentions=(f"@{self._bot.name}", f"@{settings.bot_login}"),
+                    logins=frozenset(own_logins),
+                ),
+                installations=app_installations,
+                pipeline=lambda: app[PIPELINE],
+                max_body_bytes=settings.max_body_bytes,
+                clock=clock,
+                log=log,
+            )
+            yield
+
+
+async def _handle(request: web.Request) -> web.Response:
+    return await request.app[RECEIVER].handle(request)
+
+
+async def _app_bot_login(tokens: AppTokens, log: logging.Logger) -> set[str]:
+    """The App's own bot account, ``<slug>[bot]``; empty (with a warning) if unknown."""
+    try:
+        app = await tokens.app_api().getitem("/app")
+    except Exception as exc:
+        log.warning("could not read the GitHub App's slug: %s", type(exc).__name__)
+        return set()
+    return {f"{app['slug']}[bot]".lower()}
+
+
+def _logged(
+    run: Callable[[], Awaitable[object]], log: logging.Logger
+) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        try:
+            await run()
+        except Exception:
+            log.exception("GitHub redelivery failed; it runs again on schedule")
+
+    return job

@@ -1,0 +1,145 @@
+"""``POST /webhooks/github``: verify, persist, answer, in that order and nothing more.
+
+GitHub counts a delivery as failed after 10 seconds and does not retry it, so the
+handler does only what must happen before the answer: cap the body, check the
+signature, decode, and write the commands to the inbox (with their 👀 acknowledgement).
+Running the commands and replying happen later, in the workers.
+
+Answers:
+- 413 for a body over the cap (from ``Content-Length`` before reading, or while reading);
+- 401 for a missing, malformed, SHA-1-only or wrong signature; nothing else happens;
+- 400 for a signed delivery without event or delivery headers, or whose body is not a
+  JSON object of the expected shape;
+- 200 for ``ping``; 202 for everything else, including events deliberately ignored.
+
+Invariants: the signature is checked over the raw bytes before anything parses them. A
+delivery signed with a per-hook secret (``setup-repo``) is accepted only for that hook's
+repository, so one repository's secret cannot speak for another. A redelivered command
+(same ``X-GitHub-Delivery``) inserts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.pipeline import Pipeline
+from connectors.github import signatures
+from connectors.github.events import Commands, Identity, Ignored, InstallationChange, Ping, decode
+from connectors.github.hooks import HookSecrets
+from connectors.github.installations import AppInstallations
+
+READ_CHUNK = 64 * 1024
+
+
+@dataclass
+class WebhookReceiver:
+    secrets: Sequence[str]
+    hook_secrets: HookSecrets
+    identity: Identity
+    installations: AppInstallations | None
+    pipeline: Callable[[], Pipeline]
+    max_body_bytes: int
+    clock: Clock
+    log: logging.Logger
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if (request.content_length or 0) > self.max_body_bytes:
+            return _error(413, "payload too large")
+        body = await self._read(request)
+        if body is None:
+            return _error(413, "payload too large")
+        hook_repo = await self._verify(request, body)
+        if hook_repo is False:
+            self.log.warning(
+                "rejected a GitHub delivery with a bad signature",
+                extra={"delivery": request.headers.get("X-GitHub-Delivery", "")},
+            )
+            return _error(401, "invalid signature")
+        event = request.headers.get("X-GitHub-Event")
+        delivery = request.headers.get("X-GitHub-Delivery")
+        if not event or not delivery:
+            return _error(400, "missing X-GitHub-Event or X-GitHub-Delivery")
+        try:
+            payload = json.loads(body)
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+            if isinstance(hook_repo, str) and _repository(payload) != hook_repo:
+                return _error(401, "the hook's secret does not cover this repository")
+            decoded = decode(
+                event,
+                delivery,
+                payload,
+                identity=self.identity,
+                received_at=self.clock.now(),
+                new_id=self.new_id,
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            self.log.warning(
+                "malformed GitHub delivery: %s", type(exc).__name__, extra={"delivery": delivery}
+            )
+            return _error(400, "malformed payload")
+        return await self._act(decoded, event, delivery)
+
+    async def _act(self, decoded: Any, event: str, delivery: str) -> web.Response:
+        if isinstance(decoded, Ping):
+            return web.json_response({"ok": True, "event": "ping"})
+        if isinstance(decoded, InstallationChange):
+            if self.installations is not None:
+                await self.installations.record(decoded)
+            return web.json_response({"recorded": event}, status=202)
+        if isinstance(decoded, Ignored):
+            self.log.debug("ignored %s: %s", event, decoded.reason, extra={"delivery": delivery})
+            return web.json_response({"ignored": decoded.reason}, status=202)
+        assert isinstance(decoded, Commands)
+        pipeline = self.pipeline()
+        accepted = 0
+        for invocation in decoded.invocations:
+            accepted += await pipeline.submit(invocation, acknowledge=True)
+        duplicates = len(decoded.invocations) - accepted
+        return web.json_response({"accepted": accepted, "duplicates": duplicates}, status=202)
+
+    async def _read(self, request: web.Request) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await request.content.read(READ_CHUNK):
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _verify(self, request: web.Request, body: bytes) -> bool | str:
+        """True if a configured secret signed ``body``; the hook's repository if its own
+        secret did; False if nothing did."""
+        header = request.headers.get("X-Hub-Signature-256")
+        if header is None:
+            return False
+        if signatures.verify(body, header, self.secrets):
+            return True
+        hook_id = request.headers.get("X-GitHub-Hook-ID")
+        if not hook_id:
+            return False
+        hook = await self.hook_secrets.lookup(hook_id)
+        if hook is not None and signatures.verify(body, header, (hook.secret,)):
+            return hook.repo.lower()
+        return False
+
+
+def _repository(payload: dict[str, Any]) -> str | None:
+    repository = payload.get("repository")
+    if isinstance(repository, dict) and "full_name" in repository:
+        return str(repository["full_name"]).lower()
+    return None
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,162 @@
+"""Render a ``Reply`` as forge-flavoured Markdown (GitHub, GitLab). Pure; no I/O.
+
+Layout, top to bottom: the quoted command line being answered, a status icon and the
+bold title, paragraphs, fields as a list of ``name: value``, the reply's table, links, and a
+fenced code block. A table longer than ``FOLD_ROWS`` rows, or code longer than
+``FOLD_LINES`` lines, is folded into ``<details>``. A hidden ``<!-- chatops:... -->``
+marker may close the body, so the bot can find its own comment again and edit it.
+
+Invariants:
+- All ``Reply`` text is plain text: Markdown and HTML in it are escaped, and mentions
+  (``@user``, ``@org/team``, ``@all``) are broken with a zero-width space so that echoed
+  user text never pings anyone. Code goes into a fence longer than any backtick run in it.
+- The result is at most ``limit`` characters. When the body would be longer, whole lines
+  are dropped from the end and "... and N more lines" is said instead; an open code fence
+  or ``<details>`` is closed first, and the marker is always kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.messages import Reply, Status, Table
+
+FOLD_ROWS = 15
+FOLD_LINES = 25
+STATUS_ICONS = {
+    Status.OK: "✅",
+    Status.INFO: "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}",
+    Status.RUNNING: "⏳",
+    Status.WARNING: "⚠️",
+    Status.ERROR: "❌",
+}
+_MENTION = re.compile(r"@(?=[A-Za-z0-9_])")
+_ESCAPED = re.compile(r"([\\`*_\[\]~|])")
+# line starts that Markdown reads as a heading, quote, list item or setext underline
+_BLOCK_START = re.compile(r"^(\s*)(>|[#+-](?=\s|$)|=+\s*$|\d+[.)](?=\s|$))", re.MULTILINE)
+_ZERO_WIDTH_SPACE = "&#8203;"
+
+
+@dataclass(frozen=True, slots=True)
+class MarkdownOptions:
+    """What a forge's Markdown needs beyond the reply itself."""
+
+    limit: int  # the forge's maximum comment length, in characters
+    quote: str | None = None  # the command line being answered, quoted on top
+    marker: str | None = None  # hidden marker content, without the comment delimiters
+
+
+def marker_comment(marker: str) -> str:
+    """The hidden HTML comment that tags a bot comment; ``--`` cannot occur inside it."""
+    return f"<!-- chatops:{marker.replace('--', '- -')} -->"
+
+
+def render_markdown(reply: Reply, options: MarkdownOptions) -> str:
+    lines: list[str] = []
+    if options.quote:
+        lines.extend(f"> {escape_text(line)}" for line in options.quote.splitlines())
+        lines.append("")
+    lines.append(f"{STATUS_ICONS[reply.status]} **{escape_text(reply.title)}**")
+    for paragraph in reply.paragraphs:
+        lines.extend(["", *(escape_text(line) for line in paragraph.splitlines())])
+    if reply.fields:
+        lines.append("")
+        lines.extend(f"- **{escape_text(f.name)}**: {_cell(f.value)}" for f in reply.fields)
+    if reply.table is not None:
+        lines.append("")
+        rows = _table(reply.table)
+        count = len(reply.table.rows)
+        if count > FOLD_ROWS:
+            lines.extend(_folded(f"{count} rows", rows))
+        else:
+            lines.extend(rows)
+    if reply.links:
+        links = " · ".join(f"[{escape_text(link.text)}]({_url(link.url)})" for link in reply.links)
+        lines.extend(["", links])
+    if reply.code is not None:
+        lines.append("")
+        fenced = _fence(reply.code)
+        code_lines = reply.code.count("\n") + 1
+        lines.extend(_folded(f"{code_lines} lines", fenced) if code_lines > FOLD_LINES else fenced)
+    tail = "" if options.marker is None else "\n\n" + marker_comment(options.marker)
+    return _fit(lines, options.limit - len(tail)) + tail
+
+
+def escape_text(text: str) -> str:
+    """Plain text as inert Markdown: no markup, no HTML, no mentions."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _ESCAPED.sub(r"\\\1", text)
+    text = _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return _MENTION.sub("@" + _ZERO_WIDTH_SPACE, text)
+
+
+def _table(table: Table) -> list[str]:
+    width = len(table.headers)
+    header = "| " + " | ".join(escape_text(h) for h in table.headers) + " |"
+    rule = "|" + "|".join(" --- " for _ in range(width)) + "|"
+    rows = [
+        "| " + " | ".join(_cell(row[i] if i < len(row) else "") for i in range(width)) + " |"
+        for row in table.rows
+    ]
+    return [header, rule, *rows]
+
+
+def _cell(text: str) -> str:
+    return escape_text(text).replace("\n", "<br>")
+
+
+def _url(url: str) -> str:
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _fence(code: str) -> list[str]:
+    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *code.splitlines(), fence]
+
+
+def _folded(summary: str, body: Iterable[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>"]
+
+
+def _fit(lines: list[str], limit: int) -> str:
+    """Join ``lines``; if longer than ``limit``, keep a prefix and say how much was cut."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    state = _OpenBlocks()
+    size = 0
+    trailer = state.trailer(len(lines))
+    for index, line in enumerate(lines):
+        after = state.after(line)
+        after_trailer = after.trailer(len(lines) - index - 1)
+        if size + len(line) + 1 + len(after_trailer) > limit:
+            return "\n".join(lines[:index]) + trailer
+        state, trailer = after, after_trailer
+        size += len(line) + 1
+    return text  # pragma: no cover - the whole text is longer than limit, so we stop early
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenBlocks:
+    """The code fence and ``<details>`` left open by the lines so far."""
+
+    fence: str | None = None
+    details: int = 0
+
+    def after(self, line: str) -> _OpenBlocks:
+        if self.fence is not None:
+            return _OpenBlocks(None, self.details) if line == self.fence else self
+        if line.startswith("```"):
+            return _OpenBlocks(line, self.details)
+        if line == "<details>":
+            return _OpenBlocks(None, self.details + 1)
+        if line == "</details>":
+            return _OpenBlocks(None, self.details - 1)
+        return self
+
+    def trailer(self, omitted: int) -> str:
+        closers = ([self.fence] if self.fence else []) + ["</details>"] * self.details
+        return "".join("\n" + c for c in [*closers, "", f"... and {omitted} more lines"])
