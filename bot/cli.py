@@ -1,4 +1,4 @@
-"""The ``chatops`` command: serve, shell, migrate, check-config, dead-letters.
+"""The ``chatops`` command: serve, shell, migrate, check-config, dead-letters, github.
 
 Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
 built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
@@ -20,6 +20,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+import aiohttp
+
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
 from bot.context import Services
@@ -31,6 +33,7 @@ from bot.store.database import DatabaseError, dialect_of, open_database
 from bot.store.queues import OutboxQueue
 from bot.web import create_app, serve, version
 from commands import builtin_commands
+from connectors.github.setup import SetupError, describe, setup_repo
 from connectors.integrations import enabled_integrations
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lines
@@ -66,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERRUPTED
     if command == "dead-letters":
         return asyncio.run(_dead_letters(config, args.retry, args.retry_all))
+    if command == "github":
+        return asyncio.run(_github_setup_repo(config, args.repo))
     raise AssertionError(f"unhandled command {command}")
 
 
@@ -83,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     retry = dead.add_mutually_exclusive_group()
     retry.add_argument("--retry", nargs="+", metavar="KEY", default=None, help="retry these")
     retry.add_argument("--retry-all", action="store_true", help="retry every dead letter")
+    github = sub.add_parser("github", help="GitHub set-up tasks")
+    github_sub = github.add_subparsers(dest="github_command", required=True, metavar="TASK")
+    setup = github_sub.add_parser(
+        "setup-repo", help="create or update a repository webhook with a fresh secret (token mode)"
+    )
+    setup.add_argument("repo", metavar="OWNER/REPO")
     check = sub.add_parser("check-config", help="print the effective configuration")
     check.add_argument("path", nargs="?", help="configuration file to check")
     return parser
@@ -125,6 +136,25 @@ async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool)
     for letter in letters:
         created = letter.created_at.isoformat(timespec="seconds")
         print(f"{letter.key}\t{letter.platform}\t{letter.attempts}\t{created}\t{letter.reason}")
+    return EXIT_OK
+
+
+async def _github_setup_repo(config: Config, repo: str) -> int:
+    try:
+        database = await open_database(config.database.resolved_url())
+    except (DatabaseError, OSError) as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    timeout = aiohttp.ClientTimeout(total=config.github.request_timeout)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            result = await setup_repo(config, repo, session, SystemClock())
+    except SetupError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        await database.close()
+    describe(result, repo, sys.stdout)
     return EXIT_OK
 
 

@@ -88,8 +88,15 @@ def escape_text(text: str) -> str:
     """Plain text as inert Markdown: no markup, no HTML, no mentions."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _ESCAPED.sub(r"\\\1", text)
-    text = _BLOCK_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    text = _BLOCK_START.sub(_escape_block_start, text)
     return _MENTION.sub("@" + _ZERO_WIDTH_SPACE, text)
+
+
+def _escape_block_start(match: re.Match[str]) -> str:
+    indent, marker = match.group(1), match.group(2)
+    if marker[0].isdigit():  # "1." is escaped as "1\.": a backslash only escapes punctuation
+        return f"{indent}{marker[:-1]}\\{marker[-1]}"
+    return f"{indent}\\{marker}"
 
 
 def _table(table: Table) -> list[str]:
@@ -132,7 +139,7 @@ def _fit(lines: list[str], limit: int) -> str:
     for index, line in enumerate(lines):
         after = state.after(line)
         after_trailer = after.trailer(len(lines) - index - 1)
-        if size + len(line) + 1 + len(after_trailer) > limit:
+        if size + len(line) + len(after_trailer) > limit:
             return "\n".join(lines[:index]) + trailer
         state, trailer = after, after_trailer
         size += len(line) + 1
