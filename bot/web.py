@@ -181,7 +181,11 @@ async def serve(app: web.Application, *, host: str, port: int, log: logging.Logg
     runner = web.AppRunner(
         app, handle_signals=False, shutdown_timeout=app[CONFIG].server.shutdown_timeout
     )
-    await runner.setup()
+    try:
+        await runner.setup()
+    except BaseException:
+        await app.cleanup()  # close what the contexts that did start opened
+        raise
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
