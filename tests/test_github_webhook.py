@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import version
 from connectors.markdown import marker_comment
@@ -286,12 +288,11 @@ async def test_refuses_to_start_without_any_webhook_secret(database_url: str) ->
         commands=builtin_commands(),
         integrations=[GitHubIntegration(config.github, config.bot)],
     )
-    try:
+    with pytest.raises(StartupError) as refused:
         async with TestServer(app, host="127.0.0.1", port=0):
             raise AssertionError("the application started without a webhook secret")
-    except StartupError as exc:
-        await app.cleanup()  # leave the contexts that did start (the database)
-        assert str(exc) == (
-            "GitHub is enabled but has no webhook secret: set github.webhook_secrets, "
-            "or run `chatops github setup-repo OWNER/REPO`"
-        )
+    await app.cleanup()  # leave the contexts that did start (the database)
+    assert str(refused.value) == (
+        "GitHub is enabled but has no webhook secret: set github.webhook_secrets, "
+        "or run `chatops github setup-repo OWNER/REPO`"
+    )

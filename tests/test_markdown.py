@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from bot.messages import Field, Link, Reply, Status, Table
-from connectors.markdown import MarkdownOptions, escape_text, marker_comment, render_markdown
+from connectors.markdown import (
+    STATUS_ICONS,
+    MarkdownOptions,
+    escape_text,
+    marker_comment,
+    render_markdown,
+)
 
 LIMIT = 65536
+INFO = STATUS_ICONS[Status.INFO]
 
 
 def test_a_full_reply_renders_every_part_in_order() -> None:
@@ -69,7 +76,7 @@ def test_line_starts_that_markdown_reads_as_blocks_are_escaped() -> None:
 def test_code_is_fenced_longer_than_any_backtick_run_inside() -> None:
     body = render_markdown(Reply(title="t", code="a ``` b"), MarkdownOptions(limit=LIMIT))
 
-    assert body == "ℹ️ **t**\n\n````\na ``` b\n````"
+    assert body == INFO + " **t**\n\n````\na ``` b\n````"
 
 
 def test_long_tables_and_code_fold_into_details() -> None:
@@ -80,7 +87,7 @@ def test_long_tables_and_code_fold_into_details() -> None:
 
     expected_rows = "\n".join(f"| {i} | ok |" for i in range(16))
     assert body == (
-        "ℹ️ **t**\n\n<details>\n<summary>16 rows</summary>\n\n"
+        INFO + " **t**\n\n<details>\n<summary>16 rows</summary>\n\n"
         f"| n | state |\n| --- | --- |\n{expected_rows}\n\n</details>"
     )
 
@@ -106,7 +113,8 @@ def test_a_cut_inside_a_code_fence_closes_the_fence() -> None:
 
     assert len(body) == 200
     assert body == (
-        "ℹ️ **t**\n\n<details>\n<summary>30 lines</summary>\n\n```\n"
+        INFO
+        + " **t**\n\n<details>\n<summary>30 lines</summary>\n\n```\n"
         + "\n".join(f"line {i}" for i in range(15))
         + "\n```\n</details>\n\n... and 18 more lines"
     )
