@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.integrations import Integration
+from connectors.slack.integration import SlackIntegration
 
 
 def enabled_integrations(config: Config) -> list[Integration]:
     integrations: list[Integration] = []
+    if config.slack.enabled:
+        integrations.append(SlackIntegration(config.slack))
     return integrations
