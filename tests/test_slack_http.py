@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.store.models import InboxItem, OutboxItem, OutboxStatus
+from bot.store.models import InboxItem
 from bot.web import version
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_app import (
+    all_sent,
     chatops_command,
     fixture_text,
     form_body,
@@ -54,11 +55,6 @@ async def post(
         headers={"Content-Type": content_type, **(headers or signed(body))},
     )
     return response.status, await response.text()
-
-
-async def all_sent() -> bool:
-    rows = await OutboxItem.all()
-    return bool(rows) and all(row.status is OutboxStatus.SENT for row in rows)
 
 
 def pong_blocks(context: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:

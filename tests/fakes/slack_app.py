@@ -15,7 +15,6 @@ import time
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -24,6 +23,7 @@ from bot.config import Config, DatabaseSettings, OutboxSettings, PermissionsSett
 from bot.config.platforms import SlackSettings
 from bot.config.secrets import Secret
 from bot.store.database import open_database
+from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import create_app
 from commands import builtin_commands
 from connectors.integrations import enabled_integrations
@@ -90,6 +90,12 @@ def signed(
     return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"}
 
 
+async def all_sent() -> bool:
+    """Every outbox row is sent (and there is at least one)."""
+    rows = await OutboxItem.all()
+    return bool(rows) and all(row.status is OutboxStatus.SENT for row in rows)
+
+
 def fixture_text(relative: str) -> str:
     return (FIXTURES / relative).read_text(encoding="utf-8")
 
@@ -126,6 +132,3 @@ def mention_event(text: str, **event_changes: Any) -> dict[str, Any]:
 
 def form_body(fields: dict[str, str]) -> str:
     return urllib.parse.urlencode(fields)
-
-
-FIXTURE_DIR: Path = FIXTURES
