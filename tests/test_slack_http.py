@@ -11,12 +11,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.store.models import InboxItem
+from bot.store.state import StateStore
 from bot.web import version
+from connectors.slack.threads import ThreadSubjects
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_app import (
     all_sent,
     chatops_command,
+    fixture_json,
     fixture_text,
     form_body,
     mention_event,
@@ -212,3 +215,55 @@ async def test_echoed_channel_mention_reaches_slack_escaped(
         }
     ]
     assert fake.calls_to("chat.postMessage") == []
+
+
+async def test_button_clicks_and_other_events_are_acked_without_effect(
+    client: TestClient[Any, Any], fake: FakeSlack
+) -> None:
+    click = fixture_text("interactivity/block_actions.button.form-urlencoded.txt")
+    channel_message = fixture_text("events/event_callback.message.channels.json")
+    other = json.dumps({**mention_event("x"), "event": {"type": "reaction_added", "user": "W1"}})
+
+    answers = [
+        await post(client, click, FORM),
+        await post(client, channel_message, JSON),
+        await post(client, other, JSON),
+    ]
+
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert await InboxItem.all().count() == 0
+    assert fake.calls == []
+
+
+async def test_a_mention_in_a_thread_the_bot_started_about_a_target_gets_that_target(
+    client: TestClient[Any, Any],
+) -> None:
+    now = FakeClock().now()
+    await ThreadSubjects(StateStore()).remember("C111", "1595920000.000100", "acme/web#12", now)
+    body = json.dumps(mention_event("<@W111> ping", thread_ts="1595920000.000100"))
+
+    status, _ = await post(client, body, JSON)
+
+    [row] = await InboxItem.all()
+    assert status == 200
+    assert row.invocation["target"] == {
+        "repo": "acme/web",
+        "kind": "pull_request",
+        "number": 12,
+        "forge": None,
+    }
+
+
+async def test_a_direct_message_is_answered_in_the_conversation(
+    client: TestClient[Any, Any], fake: FakeSlack
+) -> None:
+    body = fixture_json("events/event_callback.message.channels.json")
+    body["event"].update(channel_type="im", channel="D111", text="ping")
+
+    status, _ = await post(client, json.dumps(body), JSON)
+    await wait_until(all_sent)
+
+    assert status == 200
+    assert fake.calls_to("chat.postMessage") == [
+        {"channel": "D111", "text": "pong", "blocks": pong_blocks()}
+    ]
