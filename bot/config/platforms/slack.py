@@ -65,9 +65,9 @@ class SlackSettings(_Section):
             raise ConfigError("signing_secret", "mode is http: give the app's signing secret")
         if self.mode == SOCKET and self.app_token is None:
             raise ConfigError("app_token", "mode is socket: give an app-level token (xapp-...)")
-        if self.mode == SOCKET and self.app_token is not None:
-            if not self.app_token.reveal().startswith("xapp-"):
-                raise ConfigError("app_token", "must be an app-level token, which starts with xapp-")
+        app_token = self.app_token.reveal() if self.app_token is not None else ""
+        if self.mode == SOCKET and not app_token.startswith("xapp-"):
+            raise ConfigError("app_token", "must be an app-level token, which starts with xapp-")
 
     @property
     def socket_mode(self) -> bool:
