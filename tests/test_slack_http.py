@@ -267,3 +267,26 @@ async def test_a_direct_message_is_answered_in_the_conversation(
     assert fake.calls_to("chat.postMessage") == [
         {"channel": "D111", "text": "pong", "blocks": pong_blocks()}
     ]
+
+
+async def test_unreadable_payloads_are_answered_clearly_and_store_nothing(
+    client: TestClient[Any, Any], fake: FakeSlack
+) -> None:
+    command = chatops_command(fake, "ping")
+    del command["trigger_id"]
+    event = mention_event("<@W111> ping")
+    del event["event_id"]
+
+    command_answer = await post(client, form_body(command), FORM)
+    event_answer = await post(client, json.dumps(event), JSON)
+
+    assert (command_answer[0], json.loads(command_answer[1])) == (
+        200,
+        {
+            "text": "Sorry, that command could not be read: the slash command has no trigger_id.",
+            "response_type": "ephemeral",
+        },
+    )
+    assert event_answer[0] == 200
+    assert await InboxItem.all().count() == 0
+    assert fake.calls == []

@@ -71,7 +71,9 @@ class SlackInbound:
             )
         except protocol.PayloadError as exc:
             self._log.warning("slash command ignored: %s", exc)
-            await ack(text=f"Sorry, that command could not be read: {exc}.")
+            await ack(
+                text=f"Sorry, that command could not be read: {exc}.", response_type="ephemeral"
+            )
             return
         try:
             await self._submit(invocation)
