@@ -23,7 +23,7 @@ from bot.config import Config, DatabaseSettings, OutboxSettings, PermissionsSett
 from bot.config.platforms import SlackSettings
 from bot.config.secrets import Secret
 from bot.store.database import open_database
-from bot.store.models import OutboxItem, OutboxStatus
+from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from bot.web import create_app
 from commands import builtin_commands
 from connectors.integrations import enabled_integrations
@@ -91,9 +91,14 @@ def signed(
 
 
 async def all_sent() -> bool:
-    """Every outbox row is sent (and there is at least one)."""
-    rows = await OutboxItem.all()
-    return bool(rows) and all(row.status is OutboxStatus.SENT for row in rows)
+    """Every accepted command is done and every reply sent (and there is one at least)."""
+    commands = await InboxItem.all()
+    replies = await OutboxItem.all()
+    return (
+        bool(replies)
+        and all(row.status is InboxStatus.DONE for row in commands)
+        and all(row.status is OutboxStatus.SENT for row in replies)
+    )
 
 
 def fixture_text(relative: str) -> str:
