@@ -22,7 +22,6 @@ acks are recorded. ``drop_connections`` closes the sockets from the server side;
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import itertools
 import json
@@ -308,9 +307,3 @@ def _respond(answer: Answer) -> web.Response:
     if isinstance(answer.body, str):
         return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
     return web.json_response(answer.body, status=answer.status, headers=answer.headers)
-
-
-async def close_quietly(task: asyncio.Task[Any]) -> None:
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
