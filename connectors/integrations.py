@@ -9,10 +9,13 @@ from __future__ import annotations
 from bot.config import Config
 from bot.integrations import Integration
 from connectors.github.integration import GitHubIntegration
+from connectors.slack.integration import SlackIntegration
 
 
 def enabled_integrations(config: Config) -> list[Integration]:
     integrations: list[Integration] = []
     if config.github.enabled:
         integrations.append(GitHubIntegration(config.github, config.bot))
+    if config.slack.enabled:
+        integrations.append(SlackIntegration(config.slack))
     return integrations

@@ -1,0 +1,160 @@
+"""``SlackIntegration``: how the Slack connector plugs into the application.
+
+``install`` adds, without doing any I/O:
+
+- in HTTP mode, ``POST /slack/events`` (events, slash commands, interactivity), which
+  hands the request to Bolt and Bolt's answer back;
+- a ``cleanup_ctx`` that builds the Web API client on the application's HTTP session, the
+  sender (registered as the Slack ``Connector``), the user-group authorizer, and the Bolt
+  app;
+- in Socket Mode, an ``on_startup`` hook that opens the connection once the pipeline exists
+  (``on_startup`` hooks run after every ``cleanup_ctx`` has started) and an ``on_shutdown``
+  hook that closes it before the workers and the database stop.
+
+Socket Mode resilience is slack_sdk's ``SocketModeClient``: it reconnects when Slack sends
+``disconnect`` (``refresh_requested``, ``warning``) or the socket closes or goes stale, and
+retries a failed connection every ``socket_ping_interval`` seconds. Slack re-delivers the
+envelopes that were not acked; their delivery keys keep each to one answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config.platforms import SlackSettings
+from bot.messages import Invocation, Platform
+from bot.store.state import StateStore
+from bot.web import CLOCK, CONFIG, HTTP, LOG, PIPELINE, REGISTRY
+from connectors.slack.client import SlackConnector
+from connectors.slack.groups import SlackGroupAuthorizer
+from connectors.slack.inbound import SlackInbound, build_bolt_app
+from connectors.slack.pacing import ChannelPacer
+from connectors.slack.threads import ThreadSubjects
+
+EVENTS_PATH = "/slack/events"
+
+
+@dataclass
+class SlackRuntime:
+    """What the integration started; kept on the application under ``SLACK``."""
+
+    bolt: AsyncApp
+    socket: AsyncSocketModeHandler | None = None
+    connecting: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+SLACK = web.AppKey("slack", SlackRuntime)
+
+
+class SlackIntegration:
+    def __init__(self, settings: SlackSettings) -> None:
+        self._settings = settings
+
+    @property
+    def name(self) -> str:
+        return "slack"
+
+    def install(self, app: web.Application) -> None:
+        app.cleanup_ctx.append(self._context)
+        if self._settings.socket_mode:
+            app.on_startup.append(self._open_socket)
+            app.on_shutdown.append(self._close_socket)
+        else:
+            app.router.add_post(EVENTS_PATH, events)
+
+    async def _context(self, app: web.Application) -> AsyncIterator[None]:
+        settings = self._settings
+        assert settings.bot_token is not None  # checked by SlackSettings when enabled
+        log = app[LOG].getChild("slack")
+        timeout = math.ceil(settings.request_timeout)
+        web_client = AsyncWebClient(
+            token=settings.bot_token.reveal(),
+            base_url=settings.api_url,
+            session=app[HTTP],
+            timeout=timeout,
+            logger=log,
+        )
+        clock = app[CLOCK]
+        subjects = ThreadSubjects(StateStore())
+        registry = app[REGISTRY]
+        registry.add_connector(
+            SlackConnector(
+                web_client,
+                session=app[HTTP],
+                clock=clock,
+                pacer=ChannelPacer(settings.post_interval, clock.monotonic),
+                subjects=subjects,
+                timeout=timeout,
+                log=log,
+            )
+        )
+        registry.add_authorizer(
+            Platform.SLACK,
+            SlackGroupAuthorizer(
+                web_client,
+                app[CONFIG].permissions,
+                clock=clock,
+                cache_seconds=settings.group_cache_seconds,
+            ),
+        )
+
+        async def submit(invocation: Invocation) -> bool:
+            return await app[PIPELINE].submit(invocation)
+
+        inbound = SlackInbound(submit=submit, subjects=subjects, clock=clock, log=log)
+        signing = None if settings.socket_mode else settings.signing_secret
+        app[SLACK] = SlackRuntime(
+            bolt=build_bolt_app(
+                inbound,
+                command=settings.command,
+                bot_token=settings.bot_token.reveal(),
+                signing_secret=signing.reveal() if signing is not None else None,
+                log=log,
+            )
+        )
+        yield
+
+    async def _open_socket(self, app: web.Application) -> None:
+        settings = self._settings
+        assert settings.app_token is not None  # checked by SlackSettings in socket mode
+        runtime = app[SLACK]
+        runtime.socket = AsyncSocketModeHandler(
+            runtime.bolt,
+            app_token=settings.app_token.reveal(),
+            logger=app[LOG].getChild("slack.socket"),
+            web_client=AsyncWebClient(
+                base_url=settings.api_url,
+                session=app[HTTP],
+                timeout=math.ceil(settings.request_timeout),
+            ),
+            ping_interval=settings.socket_ping_interval,
+        )
+        # connect() retries until Slack answers; start-up does not wait for it
+        runtime.connecting = asyncio.create_task(
+            runtime.socket.connect_async()  # type: ignore[no-untyped-call]
+        )
+
+    async def _close_socket(self, app: web.Application) -> None:
+        runtime = app[SLACK]
+        if runtime.connecting is not None and not runtime.connecting.done():
+            runtime.connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runtime.connecting
+        if runtime.socket is not None:
+            await runtime.socket.close_async()  # type: ignore[no-untyped-call]
+
+
+async def events(request: web.Request) -> web.Response:
+    """``POST /slack/events``: Bolt verifies, our listeners persist, Bolt acks."""
+    bolt = request.app[SLACK].bolt
+    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
