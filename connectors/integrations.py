@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.integrations import Integration
+from commands import builtin_commands
+from connectors.discord.integration import DiscordIntegration
 
 
 def enabled_integrations(config: Config) -> list[Integration]:
     integrations: list[Integration] = []
+    if config.discord.enabled:
+        # the slash command's sub-commands: the same commands ``serve`` hands the router
+        integrations.append(DiscordIntegration(config.discord, builtin_commands()))
     return integrations

@@ -103,6 +103,9 @@ class DiscordIntegration:
             raise DiscordStartupError("Discord refused [discord] bot_token (401)") from exc
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
             log.warning("Discord unreachable at start-up (%s); replies will wait", exc)
+        except BaseException:
+            await http.close()
+            raise
         else:
             if settings.sync_commands:
                 await _register(http, settings, self._slash, app[CLOCK], log)
@@ -171,7 +174,7 @@ async def _register(
 ) -> None:
     """Overwrite the slash command in each scope whose last registration differs."""
     state = StateStore()
-    fingerprint = slash.fingerprint()
+    fingerprint = {"fingerprint": slash.fingerprint()}
     definitions: list[dict[str, Any]] = [slash.definition()]
     for guild in settings.guild_ids or (None,):
         name = f"discord:commands:{settings.application_id}:{guild or 'global'}"
