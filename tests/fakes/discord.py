@@ -313,9 +313,7 @@ class FakeDiscord:
         for (method, pattern), queued in self._failures.items():
             if method == request.method and re.fullmatch(pattern, path) and queued:
                 failure = queued.pop(0)
-                return _json(
-                    failure.body, status=failure.status, headers=failure.headers
-                )
+                return _json(failure.body, status=failure.status, headers=failure.headers)
         for method, pattern, spec_path in _OPERATIONS:
             match = re.fullmatch(pattern, path)
             if method == request.method and match:
@@ -368,9 +366,7 @@ class FakeDiscord:
         if spec_path.endswith("/callback"):
             interaction_id = params["interaction"]
             if self._tokens.get(token) != interaction_id:
-                return _json(
-                    {"message": "Unknown interaction", "code": 10062}, status=404
-                )
+                return _json({"message": "Unknown interaction", "code": 10062}, status=404)
             if interaction_id in self.callbacks:
                 failure = error(
                     400, ALREADY_ACKNOWLEDGED, "Interaction has already been acknowledged."
@@ -448,11 +444,13 @@ def interaction_payload(
     """An APPLICATION_COMMAND interaction, from the docs' example with our ids and data.
 
     Added, because discord.py requires them and the docs' example omits them:
-    ``application_id``, ``version``, ``attachment_size_limit`` (interaction object table).
+    ``application_id``, ``version``, ``attachment_size_limit`` (interaction object table)
+    and the member's ``flags`` (guild member object table).
     """
     payload = fixture("interactions/interaction.application_command.chat_input.json")
     payload["member"]["user"]["id"] = user_id
     payload["member"]["roles"] = list(roles)
+    payload["member"]["flags"] = 0
     payload.update(
         id=interaction_id,
         token=token,
@@ -466,7 +464,7 @@ def interaction_payload(
     return payload
 
 
-def slash_data(command: str, sub_command: str, **options: object) -> dict[str, Any]:
+def slash_data(command: str, sub_command: str, /, **options: object) -> dict[str, Any]:
     """``data`` of a chat-input interaction: ``/command sub_command option:value ...``."""
     types = {bool: 5, int: 4, str: 3}
     return {
