@@ -123,6 +123,7 @@ class GatewayLeader:
         self._log = log
         self._held_until: datetime | None = None
         self.session: GatewaySession | None = None
+        self.steps = 0  # renewal rounds done: for operators' curiosity and for tests
 
     async def run(self, stop: asyncio.Event) -> None:
         try:
@@ -140,6 +141,7 @@ class GatewayLeader:
 
     async def step(self) -> None:
         """Renew or take the lease, then open or close the session to match."""
+        self.steps += 1
         held = await self._renew()
         if self.session is not None and self.session.done():
             self._log.warning("gateway session ended: %s", self.session.outcome())
