@@ -17,7 +17,7 @@ from connectors.discord.client import DiscordConnector, DiscordHTTP, nonce
 from connectors.discord.protocol import RECEIVED_HINT, TOKEN_HINT
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord, error, rate_limited, running_fake
-from tests.fakes.discord_app import RunningBot, running_bot
+from tests.fakes.discord_app import running_bot
 from tests.fakes.waiting import wait_until
 
 CHANNEL = "645027906669510667"

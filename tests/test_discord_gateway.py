@@ -22,7 +22,6 @@ from tests.fakes.discord import (
 from tests.fakes.discord_app import GUILD, RunningBot, running_bot
 from tests.fakes.waiting import wait_until
 
-
 PONG = {
     "embeds": [
         {

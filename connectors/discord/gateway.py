@@ -160,7 +160,10 @@ class GatewayLeader:
         except Exception:
             self._log.exception("could not renew the gateway lease")
             # keep the session only while the lease we last took is surely still ours
-            return self._held_until is not None and now + timedelta(seconds=self._interval) < self._held_until
+            return (
+                self._held_until is not None
+                and now + timedelta(seconds=self._interval) < self._held_until
+            )
         self._held_until = now + self._ttl if held else None
         return held
 
