@@ -261,3 +261,48 @@ async def only_invocation_id(bot: RunningBot) -> str:
     rows = await InboxItem.all()
     assert len(rows) == 1
     return str(rows[0].invocation["id"])
+
+
+async def test_an_out_of_date_or_foreign_slash_command_gets_an_ephemeral_answer(
+    bot: RunningBot, fake: FakeDiscord
+) -> None:
+    stale = interaction_payload(
+        interaction_id="786008729715212350",
+        token="TOKEN_STALE",
+        application_id=fake.application_id,
+        data=slash_data("chatops", "ping", loud=True),
+    )
+    foreign = interaction_payload(
+        interaction_id="786008729715212351",
+        token="TOKEN_FOREIGN",
+        application_id=fake.application_id,
+        data=slash_data("cardsearch", "cards"),
+    )
+    await fake.dispatch("INTERACTION_CREATE", stale)
+    await fake.dispatch("INTERACTION_CREATE", foreign)
+
+    async def both_answered() -> bool:
+        return len(fake.callbacks) == 2
+
+    await wait_until(both_answered)
+    none = {"parse": [], "replied_user": False}
+    assert fake.callbacks == {
+        "786008729715212350": {
+            "type": 4,
+            "data": {
+                "content": "The slash command is out of date \\(unknown option loud for ping\\); "
+                "try again shortly.",
+                "flags": 64,
+                "allowed_mentions": none,
+            },
+        },
+        "786008729715212351": {
+            "type": 4,
+            "data": {
+                "content": "This bot does not handle that interaction.",
+                "flags": 64,
+                "allowed_mentions": none,
+            },
+        },
+    }
+    assert await InboxItem.all().count() == 0

@@ -130,3 +130,29 @@ def command(interaction_id: str, token: str, fake: FakeDiscord) -> dict[str, obj
         application_id=fake.application_id,
         data=slash_data("chatops", "ping"),
     )
+
+
+async def test_autocomplete_gets_no_choices_and_foreign_commands_an_ephemeral_answer(
+    bot: RunningBot, fake: FakeDiscord
+) -> None:
+    autocomplete = {**command("786008729715212344", "TOKEN_AUTO", fake), "type": 4}
+    foreign = interaction_payload(
+        interaction_id="786008729715212345",
+        token="TOKEN_FOREIGN",
+        application_id=fake.application_id,
+        data=slash_data("cardsearch", "cards"),
+    )
+
+    completed = await bot.post_interaction(autocomplete)
+    refused = await bot.post_interaction(foreign)
+
+    assert await completed.json() == {"type": 8, "data": {"choices": []}}
+    assert await refused.json() == {
+        "type": 4,
+        "data": {
+            "content": "This bot does not handle that interaction.",
+            "flags": 64,
+            "allowed_mentions": {"parse": [], "replied_user": False},
+        },
+    }
+    assert await InboxItem.all().count() == 0
