@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from bot.config import Config
 from bot.integrations import Integration
+from commands import builtin_commands
+from connectors.discord.integration import DiscordIntegration
 from connectors.github.integration import GitHubIntegration
 from connectors.slack.integration import SlackIntegration
 
@@ -18,4 +20,7 @@ def enabled_integrations(config: Config) -> list[Integration]:
         integrations.append(GitHubIntegration(config.github, config.bot))
     if config.slack.enabled:
         integrations.append(SlackIntegration(config.slack))
+    if config.discord.enabled:
+        # the slash command's sub-commands: the same commands ``serve`` hands the router
+        integrations.append(DiscordIntegration(config.discord, builtin_commands()))
     return integrations

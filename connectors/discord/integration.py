@@ -1,0 +1,192 @@
+"""The Discord integration: what ``[discord]`` installs into the application.
+
+At start-up (its ``cleanup_ctx``, after the database and before the pipeline) it logs in
+over REST, registers the ``DiscordConnector`` so every replica can send, and registers the
+slash command where it changed (``discord:commands:<application>:<scope>`` in the state
+store holds the last definition's fingerprint). Once the whole application has started
+(``on_startup``, so the pipeline exists before the first event), the ``GatewayLeader``
+competes for the gateway lease; on shutdown it closes the session before the workers stop.
+With a ``public_key`` it also mounts ``POST /discord/interactions``.
+
+An outage at start-up does not stop the bot: sends log in again on first use and wait in
+the outbox meanwhile. A token Discord refuses (401) does stop it, with that reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import discord
+from aiohttp import web
+
+from bot.clock import Clock
+from bot.config.platforms.discord import DiscordSettings
+from bot.router import Command
+from bot.store.leases import Leases
+from bot.store.state import StateStore
+from bot.web import CLOCK, LOG, PIPELINE, REGISTRY
+from connectors.discord.client import DiscordConnector, DiscordHTTP
+from connectors.discord.definitions import SlashCommands
+from connectors.discord.gateway import GatewayClient, GatewayLeader, GatewaySession
+from connectors.discord.inbound import DiscordInbound
+
+
+class DiscordStartupError(Exception):
+    pass
+
+
+@dataclass
+class DiscordRuntime:
+    """The running parts, under ``DISCORD`` on the application."""
+
+    http: DiscordHTTP
+    connector: DiscordConnector
+    inbound: DiscordInbound
+    leader: GatewayLeader | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    async def stop_gateway(self) -> None:
+        self.stop.set()
+        if self.task is not None:
+            task, self.task = self.task, None
+            await task
+
+
+DISCORD = web.AppKey("discord", DiscordRuntime)
+
+
+class DiscordIntegration:
+    def __init__(
+        self,
+        settings: DiscordSettings,
+        commands: Sequence[Command[Any]],
+        *,
+        holder: str | None = None,
+    ) -> None:
+        if settings.bot_token is None:
+            raise ValueError("the Discord integration needs [discord] bot_token")
+        self._settings = settings
+        self._token = settings.bot_token.reveal()
+        self._slash = SlashCommands.build(settings.command_name, commands)
+        self._holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    @property
+    def name(self) -> str:
+        return "discord"
+
+    def install(self, app: web.Application) -> None:
+        app.cleanup_ctx.append(self._context)
+        if self._settings.public_key:
+            app.router.add_post("/discord/interactions", _interactions)
+        if self._settings.gateway:
+            app.on_startup.append(self._start_gateway)
+            app.on_shutdown.append(_stop_gateway)
+
+    async def _context(self, app: web.Application) -> AsyncIterator[None]:
+        settings = self._settings
+        log = app[LOG].getChild("discord")
+        http = DiscordHTTP(settings.api_url)
+        try:
+            await http.log_in(self._token)
+        except discord.LoginFailure as exc:
+            await http.close()
+            raise DiscordStartupError("Discord refused [discord] bot_token (401)") from exc
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            log.warning("Discord unreachable at start-up (%s); replies will wait", exc)
+        except BaseException:
+            await http.close()
+            raise
+        else:
+            if settings.sync_commands:
+                await _register(http, settings, self._slash, app[CLOCK], log)
+        connector = DiscordConnector(
+            http,
+            token=self._token,
+            application_id=settings.application_id,
+            clock=app[CLOCK],
+            log=log,
+        )
+        app[REGISTRY].add_connector(connector)
+        inbound = DiscordInbound(
+            slash=self._slash,
+            http=http,
+            application_id=settings.application_id,
+            pipeline=lambda: app[PIPELINE],
+            clock=app[CLOCK],
+            log=log,
+            public_key=settings.public_key,
+            signature_max_age=settings.signature_max_age,
+        )
+        runtime = DiscordRuntime(http=http, connector=connector, inbound=inbound)
+        app[DISCORD] = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop_gateway()
+            await http.close()
+
+    async def _start_gateway(self, app: web.Application) -> None:
+        runtime = app[DISCORD]
+        log = app[LOG].getChild("discord.gateway")
+
+        def open_session() -> GatewaySession:
+            client = GatewayClient(
+                api_url=self._settings.api_url, on_event=runtime.inbound.on_gateway_event, log=log
+            )
+            return GatewaySession(client, self._token)
+
+        runtime.leader = GatewayLeader(
+            leases=Leases(),
+            clock=app[CLOCK],
+            holder=self._holder,
+            ttl=self._settings.gateway_lease_seconds,
+            open_session=open_session,
+            log=log,
+        )
+        runtime.task = asyncio.create_task(runtime.leader.run(runtime.stop), name="discord-leader")
+
+
+async def _stop_gateway(app: web.Application) -> None:
+    with contextlib.suppress(KeyError):
+        await app[DISCORD].stop_gateway()
+
+
+async def _interactions(request: web.Request) -> web.Response:
+    return await request.app[DISCORD].inbound.handle_http(request)
+
+
+async def _register(
+    http: DiscordHTTP,
+    settings: DiscordSettings,
+    slash: SlashCommands,
+    clock: Clock,
+    log: logging.Logger,
+) -> None:
+    """Overwrite the slash command in each scope whose last registration differs."""
+    state = StateStore()
+    fingerprint = {"fingerprint": slash.fingerprint()}
+    definitions: list[dict[str, Any]] = [slash.definition()]
+    for guild in settings.guild_ids or (None,):
+        name = f"discord:commands:{settings.application_id}:{guild or 'global'}"
+        if await state.get(name) == fingerprint:
+            continue
+        try:
+            if guild is None:
+                await http.bulk_upsert_global_commands(settings.application_id, definitions)
+            else:
+                await http.bulk_upsert_guild_commands(settings.application_id, guild, definitions)
+        except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+            log.error("could not register /%s in %s: %s", slash.name, guild or "all guilds", exc)
+            continue
+        await state.put(name, fingerprint, clock.now())
+        log.info("registered /%s in %s", slash.name, guild or "all guilds")
