@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
 
 from bot.config import Secret
+from bot.store.database import Database
 from bot.store.leases import Leases
 from bot.store.models import AppInstallation, InboxItem, OutboxItem, OutboxStatus
 from bot.store.state import StateStore
-from connectors.github.auth import AppTokens
+from connectors.github.auth import AppTokens, MissingInstallation
+from connectors.github.installations import AppInstallations
 from connectors.github.recovery import Redeliverer, RedeliveryResult
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
@@ -37,6 +45,26 @@ def app_settings(private: str) -> dict[str, object]:
     }
 
 
+@asynccontextmanager
+async def app_tokens(
+    github: FakeGitHub, private: str, clock: FakeClock
+) -> AsyncIterator[AppTokens]:
+    async with aiohttp.ClientSession() as session:
+        yield AppTokens(
+            session,
+            base_url=github.url,
+            app_id=APP_ID,
+            private_key=private,
+            requester="chatops-test",
+            clock=clock,
+        )
+
+
+def real_time_clock() -> FakeClock:
+    """App JWTs are signed with the real time, so the fake's clock starts there."""
+    return FakeClock(datetime.now(UTC))
+
+
 async def sent(count: int) -> bool:
     return await OutboxItem.filter(status=OutboxStatus.SENT).count() >= count
 
@@ -45,7 +73,7 @@ async def test_installation_tokens_are_minted_once_and_reused_until_near_expiry(
     database_url: str,
 ) -> None:
     private, public = app_key()
-    clock = FakeClock(datetime.now(UTC))  # App JWTs are signed with the real time
+    clock = real_time_clock()
     fake = app_fake(clock, public, token_lifetime=120)
     async with github_stack(database_url, fake=fake, clock=clock, **app_settings(private)) as stack:
         stack.github.add_installation(INSTALLATION, "Codertocat", [REPO])
@@ -66,22 +94,10 @@ async def test_installation_tokens_are_minted_once_and_reused_until_near_expiry(
 
 async def test_concurrent_requests_share_one_token_refresh(database_url: str) -> None:
     private, public = app_key()
-    clock = FakeClock(datetime.now(UTC))  # App JWTs are signed with the real time
+    clock = real_time_clock()
     async with FakeGitHub(clock=clock.now, app_id=APP_ID, app_public_key=public) as github:
         github.add_installation(INSTALLATION, "Codertocat", [REPO])
-        import aiohttp
-
-        async with aiohttp.ClientSession() as session:
-            tokens = AppTokens(
-                session,
-                base_url=github.url,
-                app_id=APP_ID,
-                private_key=private,
-                requester="chatops-test",
-                clock=clock,
-            )
-            import asyncio
-
+        async with app_tokens(github, private, clock) as tokens:
             got = await asyncio.gather(*(tokens.token(INSTALLATION) for _ in range(20)))
 
         assert len(set(got)) == 1
@@ -89,11 +105,11 @@ async def test_concurrent_requests_share_one_token_refresh(database_url: str) ->
         assert github.violations == []
 
 
-async def test_installation_events_are_recorded_and_used_for_other_repositories(
+async def test_installation_events_are_recorded(
     database_url: str,
 ) -> None:
     private, public = app_key()
-    clock = FakeClock(datetime.now(UTC))  # App JWTs are signed with the real time
+    clock = real_time_clock()
     fake = app_fake(clock, public)
     async with github_stack(database_url, fake=fake, clock=clock, **app_settings(private)) as stack:
         created = await stack.deliver("installation", example("installation.created.json"))
@@ -122,23 +138,13 @@ async def test_installation_events_are_recorded_and_used_for_other_repositories(
 
 
 async def test_redelivery_sets_a_cursor_then_redelivers_only_failed_originals(
-    database_url: str, database: object
+    database: Database,
 ) -> None:
     private, public = app_key()
-    clock = FakeClock(datetime.now(UTC))  # App JWTs are signed with the real time
+    clock = real_time_clock()
     async with FakeGitHub(clock=clock.now, app_id=APP_ID, app_public_key=public) as github:
         github.add_delivery(guid="old", event="issue_comment", status_code=502)
-        import aiohttp
-
-        async with aiohttp.ClientSession() as session:
-            tokens = AppTokens(
-                session,
-                base_url=github.url,
-                app_id=APP_ID,
-                private_key=private,
-                requester="chatops-test",
-                clock=clock,
-            )
+        async with app_tokens(github, private, clock) as tokens:
             redeliverer = Redeliverer(
                 tokens=tokens,
                 state=StateStore(),
@@ -157,7 +163,9 @@ async def test_redelivery_sets_a_cursor_then_redelivers_only_failed_originals(
             )
             second = await redeliverer.run()
             third = await redeliverer.run()
-            await Leases().acquire("github.redelivery", "replica-b", clock.now(), _minutes(5))
+            await Leases().acquire(
+                "github.redelivery", "replica-b", clock.now(), timedelta(minutes=5)
+            )
             blocked = await redeliverer.run()
 
         assert first == RedeliveryResult(seen=1, redelivered=(), cursor=first.cursor)
@@ -169,7 +177,23 @@ async def test_redelivery_sets_a_cursor_then_redelivers_only_failed_originals(
         assert await InboxItem.all().count() == 0
 
 
-def _minutes(n: int):  # type: ignore[no-untyped-def]
-    from datetime import timedelta
+async def test_an_unknown_repository_is_found_by_asking_github_once(database: Database) -> None:
+    private, public = app_key()
+    clock = real_time_clock()
+    async with FakeGitHub(clock=clock.now, app_id=APP_ID, app_public_key=public) as github:
+        github.add_installation(5, "acme", ["acme/web", "acme/api"])
+        github.add_installation(6, "other", ["other/site"])
+        async with app_tokens(github, private, clock) as tokens:
+            installations = AppInstallations(tokens, clock)
 
-    return timedelta(minutes=n)
+            found = await installations.installation_for("Acme/API")
+            again = await installations.installation_for("other/site")
+            with pytest.raises(MissingInstallation) as missing:
+                await installations.installation_for("nobody/here")
+
+        assert (found, again) == (5, 6)
+        assert str(missing.value) == "the GitHub App is not installed on nobody/here"
+        assert len(github.calls_to("apps/list-installations")) == 1  # at most every 5 minutes
+        assert await AppInstallation.all().order_by("installation_id").values_list(
+            "installation_id", "repositories"
+        ) == [(5, ["acme/api", "acme/web"]), (6, ["other/site"])]
