@@ -200,3 +200,37 @@ def test_network_failures_are_retried() -> None:
         DeliveryError,
         "GitHub unreachable: ClientConnectionError",
     )
+
+
+async def test_permission_levels_are_cached_for_the_ttl_then_asked_again() -> None:
+    from datetime import timedelta
+
+    from bot.messages import Actor, Forge, Level, Target, TargetKind
+    from connectors.github.permissions import GitHubAuthorizer
+
+    clock = FakeClock()
+    async with FakeGitHub(clock=clock.now) as github, aiohttp.ClientSession() as session:
+        github.add_token(TOKEN)
+        client = GitHubClient(
+            session,
+            base_url=github.url,
+            tokens=StaticToken(TOKEN),
+            installations=NoInstallations(),
+            requester="chatops-test",
+        )
+        authorizer = GitHubAuthorizer(client, clock, timedelta(seconds=60))
+        octocat = Actor(platform=Platform.GITHUB, id="octocat", name="octocat")
+        pull = Target(repo=REPO, kind=TargetKind.PULL_REQUEST, number=1, forge=Forge.GITHUB)
+        gitlab = Target(repo=REPO, forge=Forge.GITLAB)
+        github.set_permission(REPO, "octocat", "admin")
+
+        levels = [await authorizer.level_for(octocat, pull)]
+        github.set_permission(REPO, "octocat", "read")
+        levels.append(await authorizer.level_for(octocat, pull))
+        clock.advance(61)
+        levels.append(await authorizer.level_for(octocat, pull))
+        levels.append(await authorizer.level_for(octocat, gitlab))
+        levels.append(await authorizer.level_for(octocat, None))
+
+        assert levels == [Level.ADMIN, Level.ADMIN, Level.READ, Level.READ, Level.READ]
+        assert len(github.calls_to("repos/get-collaborator-permission-level")) == 2

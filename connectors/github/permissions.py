@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.messages import Actor, Forge, Level, Platform, Target
 from connectors.github.client import GitHubClient
 
+CACHE_PRUNE_AT = 10_000
 ROLE_LEVELS = {
     "admin": Level.ADMIN,
     "maintain": Level.WRITE,
@@ -47,5 +48,7 @@ class GitHubAuthorizer:
             return cached[1]
         role = await self._client.permission(target.repo, actor.id)
         level = ROLE_LEVELS.get(role, Level.READ)
+        if len(self._cache) >= CACHE_PRUNE_AT:
+            self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[key] = (now + self._ttl, level)
         return level
