@@ -1,0 +1,500 @@
+"""A fake GitHub REST API: a real aiohttp server on 127.0.0.1 that holds clients to the contract.
+
+Every request is matched against the OpenAPI subset in ``tests/fixtures/github/openapi``;
+a request the contract does not know, a body that breaks it, an App endpoint called
+without a valid App JWT, or an operation the fake has no behaviour for is answered with an
+error status AND recorded in ``violations``, so connector tests can assert that list stays
+empty. Auth works as on GitHub: ``/app`` endpoints take an RS256 JWT from the App's key;
+everything else takes a token the fake knows (``add_token``) or one it minted for an
+installation (which expires and only reaches that installation's repositories). An unknown
+or expired token gets 401 "Bad credentials" without a violation: that is a state a client
+must handle, not a misuse.
+
+Calls are recorded as they are answered (``calls``); failures and latency can be scripted
+per operation (``fail``, ``delay``). Responses carry GitHub's ``x-ratelimit-*`` headers.
+The helpers below seed and inspect state. Layout: ``github_contract`` (the spec),
+``github_auth`` (JWTs and tokens), ``github_state`` (what is remembered), ``github_render``
+(JSON shapes, as the spec's schemas name fields), ``github_handlers`` and ``github_ci``
+(behaviour per operation). The fake's own tests check its responses against the schemas.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from tests.fakes.github_auth import Auth
+from tests.fakes.github_ci import ci_behaviours
+from tests.fakes.github_contract import Contract, Match, default_contract
+from tests.fakes.github_handlers import Ctx, Handler, Reply, behaviours
+from tests.fakes.github_render import Render
+from tests.fakes.github_state import (
+    PERMISSIONS,
+    CheckRun,
+    CommitStatus,
+    Delivery,
+    Dispatch,
+    Grant,
+    Hook,
+    Installation,
+    Job,
+    Pull,
+    Reaction,
+    Rerun,
+    Workflow,
+    WorkflowRun,
+    World,
+)
+
+DEFAULT_INSTALLATION_PERMISSIONS = {
+    "actions": "write",
+    "checks": "write",
+    "issues": "write",
+    "metadata": "read",
+    "pull_requests": "write",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the fake saw and answered it.
+
+    ``json`` is the parsed body (None when empty or not JSON); ``auth_scheme`` is the
+    lower-cased scheme of ``Authorization`` (``token``/``bearer``), None when absent.
+    """
+
+    method: str
+    path: str
+    operation_id: str | None
+    query: dict[str, str]
+    json: Any
+    auth_scheme: str | None
+    user_agent: str | None
+    status: int
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FakeGitHub:
+    """``async with FakeGitHub(...) as github:`` serves GitHub's REST API at ``github.url``."""
+
+    def __init__(
+        self,
+        *,
+        bot_login: str = "chatops-bot",
+        app_id: int | str | None = None,
+        app_public_key: str | bytes | RSAPublicKey | None = None,
+        app_slug: str = "chatops-bridge",
+        token_lifetime: int = 3600,
+        clock: Callable[[], datetime] = _utc_now,
+        contract: Contract | None = None,
+    ) -> None:
+        self.contract = contract or default_contract()
+        self.world = World(
+            clock=clock,
+            bot_login=bot_login,
+            app_id=None if app_id is None else str(app_id),
+            app_slug=app_slug,
+            rate_reset=int(clock().timestamp()) + 3600,
+        )
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self._auth = Auth(self.world, app_public_key)
+        self._token_lifetime = token_lifetime
+        self._handlers: dict[str, Handler] = {**behaviours(), **ci_behaviours()}
+        self._failures: dict[str, deque[Reply]] = {}
+        self._delays: dict[str, float] = {}
+        self._runner: web.AppRunner | None = None
+        self._url: str | None = None
+
+    async def __aenter__(self) -> Self:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self._url = f"http://{host}:{port}"
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError("FakeGitHub is not serving; use it as `async with`")
+        return self._url
+
+    # Scripting and inspection of traffic
+
+    def calls_to(self, operation_id: str) -> list[Call]:
+        self.contract.operation(operation_id)
+        return [call for call in self.calls if call.operation_id == operation_id]
+
+    def add_token(self, token: str, login: str | None = None) -> None:
+        """Accept ``token`` (a PAT-like token acting as ``login``, default the bot)."""
+        self.world.grants[token] = Grant(login or self.world.bot_login)
+
+    def fail(
+        self,
+        operation_id: str,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls to ``operation_id`` with this response instead."""
+        self.contract.operation(operation_id)
+        content = {"message": HTTPStatus(status).phrase} if body is None else body
+        reply = Reply(status, content, dict(headers or {}))
+        self._failures.setdefault(operation_id, deque()).extend([reply] * times)
+
+    def delay(self, operation_id: str, seconds: float) -> None:
+        """Answer every later call to ``operation_id`` after ``seconds`` (0 removes it)."""
+        self.contract.operation(operation_id)
+        self._delays[operation_id] = seconds
+
+    # Comments and reactions
+
+    def comments(self, repo: str, number: int) -> list[str]:
+        """Bodies of the issue's or pull's comments (issue and review comments), oldest first."""
+        return [comment.body for comment in self.world.thread(repo, number)]
+
+    def seed_comment(self, repo: str, number: int, body: str, author: str) -> int:
+        return self.world.add_comment(repo, number, body, author).id
+
+    def seed_review_comment(
+        self, repo: str, number: int, body: str, author: str, *, path: str = "README.md"
+    ) -> int:
+        return self.world.add_comment(repo, number, body, author, kind="review", path=path).id
+
+    @property
+    def reactions(self) -> list[Reaction]:
+        return [stored.record for stored in self.world.reactions]
+
+    # Permissions and the App
+
+    def set_permission(self, repo: str, login: str, permission: str) -> None:
+        if permission not in PERMISSIONS:
+            raise ValueError(f"permission must be one of {PERMISSIONS}, not {permission!r}")
+        self.world.permissions[(repo, login)] = permission
+
+    def add_installation(
+        self,
+        installation_id: int,
+        account: str,
+        repos: Sequence[str],
+        *,
+        permissions: dict[str, str] | None = None,
+    ) -> None:
+        """An installation on ``account`` reaching ``repos`` (``name`` or ``owner/name``)."""
+        self.world.installations[installation_id] = Installation(
+            id=installation_id,
+            account=account,
+            repos=[r if "/" in r else f"{account}/{r}" for r in repos],
+            permissions=dict(permissions or DEFAULT_INSTALLATION_PERMISSIONS),
+            created_at=self.world.clock(),
+        )
+
+    @property
+    def tokens_minted(self) -> Counter[int]:
+        return self.world.tokens_minted
+
+    # Webhooks and deliveries
+
+    def webhooks(self, repo: str) -> list[Hook]:
+        """Stored hooks of ``repo``, secrets included (responses never show them)."""
+        return self.world.hooks_of(repo)
+
+    @property
+    def pings(self) -> list[tuple[str, int]]:
+        return self.world.pings
+
+    def add_delivery(
+        self,
+        *,
+        guid: str,
+        event: str,
+        action: str | None = None,
+        status_code: int = 200,
+        delivered_at: datetime | None = None,
+        redelivery: bool = False,
+        installation_id: int | None = None,
+        repository_id: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> int:
+        delivery = Delivery(
+            id=self.world.next_id("delivery"),
+            guid=guid,
+            event=event,
+            action=action,
+            status_code=status_code,
+            delivered_at=delivered_at or self.world.clock(),
+            redelivery=redelivery,
+            installation_id=installation_id,
+            repository_id=repository_id,
+            payload=payload or {},
+        )
+        self.world.deliveries[delivery.id] = delivery
+        return delivery.id
+
+    @property
+    def redeliveries(self) -> list[int]:
+        return self.world.redeliveries
+
+    # Pulls and CI
+
+    def add_pull(
+        self,
+        repo: str,
+        number: int,
+        head_sha: str,
+        head_ref: str,
+        author: str,
+        state: str = "open",
+        fork: bool = False,
+        *,
+        base_ref: str = "main",
+        title: str | None = None,
+    ) -> None:
+        self.world.pulls[(repo, number)] = Pull(
+            repo=repo,
+            number=number,
+            head_sha=head_sha,
+            head_ref=head_ref,
+            author=author,
+            state=state,
+            fork=fork,
+            base_ref=base_ref,
+            title=title or f"Pull request {number}",
+            created_at=self.world.clock(),
+        )
+
+    def add_check_run(
+        self,
+        repo: str,
+        head_sha: str,
+        name: str,
+        status: str = "completed",
+        conclusion: str | None = "success",
+    ) -> int:
+        now = self.world.clock()
+        run = CheckRun(
+            id=self.world.next_id("check_run"),
+            repo=repo,
+            head_sha=head_sha,
+            name=name,
+            status=status,
+            conclusion=conclusion if status == "completed" else None,
+            started_at=now,
+            completed_at=now if status == "completed" else None,
+        )
+        self.world.check_runs[run.id] = run
+        return run.id
+
+    def add_status(
+        self,
+        repo: str,
+        sha: str,
+        context: str,
+        state: str,
+        *,
+        description: str | None = None,
+        target_url: str | None = None,
+    ) -> int:
+        status = CommitStatus(
+            id=self.world.next_id("status"),
+            repo=repo,
+            sha=sha,
+            context=context,
+            state=state,
+            description=description,
+            target_url=target_url,
+            created_at=self.world.clock(),
+        )
+        self.world.statuses.append(status)
+        return status.id
+
+    def add_workflow(self, repo: str, name: str, path: str) -> int:
+        workflow = Workflow(self.world.next_id("workflow"), repo, name, path, self.world.clock())
+        self.world.workflows[workflow.id] = workflow
+        return workflow.id
+
+    def add_workflow_run(
+        self,
+        repo: str,
+        workflow_id: int,
+        head_sha: str,
+        head_branch: str,
+        *,
+        event: str = "push",
+        status: str = "completed",
+        conclusion: str | None = "success",
+        actor: str | None = None,
+    ) -> int:
+        now = self.world.clock()
+        run = WorkflowRun(
+            id=self.world.next_id("run"),
+            repo=repo,
+            workflow_id=workflow_id,
+            head_sha=head_sha,
+            head_branch=head_branch,
+            event=event,
+            status=status,
+            conclusion=conclusion if status == "completed" else None,
+            run_number=sum(1 for r in self.world.runs.values() if r.repo == repo) + 1,
+            actor=actor or self.world.bot_login,
+            created_at=now,
+            updated_at=now,
+        )
+        self.world.runs[run.id] = run
+        return run.id
+
+    def add_job(
+        self,
+        run_id: int,
+        name: str,
+        status: str = "completed",
+        conclusion: str | None = "success",
+    ) -> int:
+        run = self.world.runs[run_id]
+        now = self.world.clock()
+        job = Job(
+            id=self.world.next_id("job"),
+            run_id=run_id,
+            repo=run.repo,
+            name=name,
+            status=status,
+            conclusion=conclusion if status == "completed" else None,
+            started_at=now,
+            completed_at=now if status == "completed" else None,
+        )
+        self.world.jobs[job.id] = job
+        return job.id
+
+    def workflow_run(self, run_id: int) -> WorkflowRun:
+        return self.world.runs[run_id]
+
+    @property
+    def dispatches(self) -> list[Dispatch]:
+        return self.world.dispatches
+
+    @property
+    def reruns(self) -> list[Rerun]:
+        return self.world.reruns
+
+    @property
+    def cancellations(self) -> list[tuple[str, int]]:
+        return self.world.cancellations
+
+    # Serving
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        path = request.rel_url.raw_path
+        match = self.contract.match(request.method, path)
+        if match is None:
+            reply = Reply(
+                404, {"message": "Not Found"}, violations=("no such operation in the contract",)
+            )
+        else:
+            reply = await self._answer(request, match, raw)
+        self.violations += [f"{request.method} {path}: {v}" for v in reply.violations]
+        self.world.rate_used += 1
+        self.calls.append(
+            Call(
+                method=request.method,
+                path=path,
+                operation_id=None if match is None else match.operation.operation_id,
+                query=dict(request.query),
+                json=_lenient_json(raw),
+                auth_scheme=request.headers.get("Authorization", "").partition(" ")[0].lower()
+                or None,
+                user_agent=request.headers.get("User-Agent"),
+                status=reply.status,
+            )
+        )
+        return self._response(reply)
+
+    async def _answer(self, request: web.Request, match: Match, raw: bytes) -> Reply:
+        """Auth, then the body's contract, then latency, scripted failures, behaviour."""
+        operation = match.operation
+        grant = self._auth.authenticate(operation.template, request.headers.get("Authorization"))
+        if isinstance(grant, Reply):
+            return grant
+        denied = self._auth.out_of_scope(grant, match.params)
+        if denied is not None:
+            return denied
+        body, problems = self.contract.check_body(operation, raw)
+        if problems:
+            errors = [{"field": p.field, "code": p.code, "message": p.detail} for p in problems]
+            invalid = {"message": "Invalid request", "errors": errors}
+            return Reply(422, invalid, violations=tuple(p.detail for p in problems))
+        await asyncio.sleep(self._delays.get(operation.operation_id, 0))
+        queued = self._failures.get(operation.operation_id)
+        if queued:
+            return queued.popleft()
+        handler = self._handlers.get(operation.operation_id)
+        if handler is None:
+            message = f"no fake behaviour for {operation.operation_id}"
+            return Reply(501, {"message": message}, violations=(message,))
+        ctx = Ctx(
+            world=self.world,
+            render=Render(self.url, self.world),
+            params=match.params,
+            query=dict(request.query),
+            body=body,
+            grant=grant,
+            url=request.url,
+            token_lifetime=self._token_lifetime,
+        )
+        try:
+            return handler(ctx)
+        except Exception as error:  # a bug in the fake must fail the test, not hang a client
+            crash = f"the fake crashed in {operation.operation_id}: {error!r}"
+            return Reply(500, {"message": "Server Error"}, violations=(crash,))
+
+    def _response(self, reply: Reply) -> web.Response:
+        world = self.world
+        headers = {
+            "x-ratelimit-limit": str(world.rate_limit),
+            "x-ratelimit-remaining": str(max(0, world.rate_limit - world.rate_used)),
+            "x-ratelimit-reset": str(world.rate_reset),
+            "x-ratelimit-used": str(world.rate_used),
+            "x-ratelimit-resource": "core",
+            **reply.headers,
+        }
+        if reply.status == 204:
+            return web.Response(status=204, headers=headers)
+        text = json.dumps(reply.body)
+        return web.Response(
+            status=reply.status, text=text, content_type="application/json", headers=headers
+        )
+
+
+def _lenient_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw.strip() else None
+    except ValueError:
+        return None
