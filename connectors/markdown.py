@@ -136,14 +136,15 @@ def _fit(lines: list[str], limit: int) -> str:
     state = _OpenBlocks()
     size = 0
     trailer = state.trailer(len(lines))
+    kept = 0
     for index, line in enumerate(lines):
         after = state.after(line)
         after_trailer = after.trailer(len(lines) - index - 1)
         if size + len(line) + len(after_trailer) > limit:
-            return "\n".join(lines[:index]) + trailer
-        state, trailer = after, after_trailer
+            break
+        state, trailer, kept = after, after_trailer, index + 1
         size += len(line) + 1
-    return text  # pragma: no cover - the whole text is longer than limit, so we stop early
+    return "\n".join(lines[:kept]) + trailer
 
 
 @dataclass(frozen=True, slots=True)
