@@ -39,6 +39,14 @@ from connectors.github.installations import AppInstallations
 READ_CHUNK = 64 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """Whose secret signed a delivery: a configured one (``repo`` None, any repository) or
+    a hook's own (only that hook's repository)."""
+
+    repo: str | None
+
+
 @dataclass
 class WebhookReceiver:
     secrets: Sequence[str]
@@ -57,8 +65,8 @@ class WebhookReceiver:
         body = await self._read(request)
         if body is None:
             return _error(413, "payload too large")
-        hook_repo = await self._verify(request, body)
-        if hook_repo is False:
+        signer = await self._verify(request, body)
+        if signer is None:
             self.log.warning(
                 "rejected a GitHub delivery with a bad signature",
                 extra={"delivery": request.headers.get("X-GitHub-Delivery", "")},
@@ -72,7 +80,7 @@ class WebhookReceiver:
             payload = json.loads(body)
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
-            if isinstance(hook_repo, str) and _repository(payload) != hook_repo:
+            if signer.repo is not None and _repository(payload) != signer.repo:
                 return _error(401, "the hook's secret does not cover this repository")
             decoded = decode(
                 event,
@@ -117,21 +125,20 @@ class WebhookReceiver:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    async def _verify(self, request: web.Request, body: bytes) -> bool | str:
-        """True if a configured secret signed ``body``; the hook's repository if its own
-        secret did; False if nothing did."""
+    async def _verify(self, request: web.Request, body: bytes) -> Signer | None:
+        """Who signed ``body``: a configured secret or a hook's own; None if nothing did."""
         header = request.headers.get("X-Hub-Signature-256")
         if header is None:
-            return False
+            return None
         if signatures.verify(body, header, self.secrets):
-            return True
+            return Signer(repo=None)
         hook_id = request.headers.get("X-GitHub-Hook-ID")
         if not hook_id:
-            return False
+            return None
         hook = await self.hook_secrets.lookup(hook_id)
         if hook is not None and signatures.verify(body, header, (hook.secret,)):
-            return hook.repo.lower()
-        return False
+            return Signer(repo=hook.repo.lower())
+        return None
 
 
 def _repository(payload: dict[str, Any]) -> str | None:
