@@ -5,7 +5,9 @@ it has free slots, starts one task per row, and claims again as soon as a slot
 frees up, so one slow command never holds back the others (as waiting for a
 whole batch would). With nothing to claim it sleeps until woken (new local
 work), a task finishes, or the poll interval passes (work from other
-replicas, retries coming due).
+replicas, retries coming due). With every slot busy it waits for a task to
+finish (or the poll interval): wake-ups cannot help then, and must not make
+it spin.
 
 Invariants:
 - Once ``stop`` is set nothing new is claimed; the call returns after the tasks
@@ -60,7 +62,10 @@ async def keep_busy(
                 task.add_done_callback(finished)
             if claimed and len(claimed) == free:
                 continue  # there may be more: claim again once a slot is free
-            await _idle(stop, wake, in_flight, poll_interval)
+            # with every slot busy, only a finished task (or stop) can let more work in:
+            # waiting on ``wake`` then would return at once, again and again, and spin
+            full = len(in_flight) >= slots
+            await _idle(stop, None if full else wake, in_flight, poll_interval)
     except asyncio.CancelledError:
         for task in in_flight:
             task.cancel()
@@ -72,12 +77,13 @@ async def keep_busy(
 
 async def _idle(
     stop: asyncio.Event,
-    wake: asyncio.Event,
+    wake: asyncio.Event | None,
     in_flight: set[asyncio.Task[None]],
     poll_interval: float,
 ) -> None:
-    """Wait for a stop, a wake-up, a finished task or the poll interval, whichever comes first."""
-    signals = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    """Wait for a stop, a wake-up (if given), a finished task or the poll interval."""
+    events = [stop] if wake is None else [stop, wake]
+    signals = [asyncio.ensure_future(event.wait()) for event in events]
     try:
         await asyncio.wait(
             [*signals, *in_flight], timeout=poll_interval, return_when=asyncio.FIRST_COMPLETED

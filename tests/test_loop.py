@@ -143,3 +143,40 @@ async def test_wake_claims_new_work_before_the_poll_interval() -> None:
     await wait_until(processed, within=5.0)
     stop.set()
     await loop
+
+
+class CountingEvent(asyncio.Event):
+    """An event that counts how often someone waits on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    async def wait(self) -> bool:  # type: ignore[override]
+        self.waits += 1
+        return await super().wait()
+
+
+async def test_with_every_slot_busy_wake_ups_are_not_waited_on_and_do_not_spin() -> None:
+    queue = Queue(["a", "b", "c"], blocking=frozenset({"a", "b"}))
+    stop, wake = asyncio.Event(), CountingEvent()
+    loop = start(queue, stop, wake, slots=2, poll_interval=60.0)
+
+    async def full() -> bool:
+        return queue.claims == [2]
+
+    await wait_until(full)
+    waits_when_full = wake.waits
+    for _ in range(50):  # new work keeps arriving while nothing can be claimed
+        wake.set()
+        await asyncio.sleep(0)
+    assert (wake.waits - waits_when_full, queue.claims) == (0, [2])
+
+    queue.release.set()
+
+    async def drained() -> bool:
+        return sorted(queue.done) == ["a", "b", "c"]
+
+    await wait_until(drained)
+    stop.set()
+    await loop
