@@ -117,10 +117,19 @@ from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 from aiohttp import web
 
 from benchmarks import github_fake_host as fake_host
+from benchmarks.common import (
+    BACKENDS,
+    POSTGRES_URL_ENV,
+    backends,
+    failed_sends,
+    percentile,
+    postgres_admin,
+    postgres_url_from_env,
+    table_line,
+)
 from benchmarks.github_load import (
     COMMAND,
     UNANSWERED,
@@ -154,9 +163,6 @@ SAMPLE_INTERVAL = 0.5
 CONCURRENCY = 16
 RATES = (100, 300, 1000)
 POOL_CONNECTIONS = 256
-POSTGRES_URL_ENV = ("CHATOPS_BENCH_POSTGRES_URL", "CHATOPS_TEST_POSTGRES_URL")
-POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
-BACKENDS = ("sqlite", "postgres")
 BASELINE = "baseline"
 SCENARIO_GROUPS = ("c16", "rates", "burst")
 
@@ -300,21 +306,13 @@ async def fresh_database(backend: str, postgres_url: str | None) -> AsyncIterato
     if postgres_url is None:
         raise ValueError("a PostgreSQL scenario needs a URL")
     name = f"chatops_bench_gh_{uuid.uuid4().hex[:12]}"
-    await _postgres_admin(postgres_url, f'CREATE DATABASE "{name}"')
+    await postgres_admin(postgres_url, f'CREATE DATABASE "{name}"')
     try:
         url = urlunsplit(urlsplit(postgres_url)._replace(path="/" + name))
         await migrate(url)
         yield url
     finally:
-        await _postgres_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _postgres_admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(urlunsplit(urlsplit(url)._replace(scheme="postgresql")))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+        await postgres_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # --------------------------------------------------------------------------- one scenario
@@ -481,7 +479,7 @@ async def _wait_drained(pipeline: Pipeline, accepted: int, deadline: float) -> b
     """True once every persisted delivery (at least the ``accepted`` ones; a delivery the
     client gave up on may be persisted too) is done and its two outbox rows are sent."""
     while True:
-        failed = _failed_sends(pipeline)
+        failed = failed_sends(pipeline)
         if failed:
             raise BenchmarkFailure(f"the outbox recorded failed sends: {failed}")
         depths = await pipeline.queue_depths()
@@ -491,15 +489,6 @@ async def _wait_drained(pipeline: Pipeline, accepted: int, deadline: float) -> b
         if time.monotonic() >= deadline:
             return False
         await asyncio.sleep(CHECK_INTERVAL)
-
-
-def _failed_sends(pipeline: Pipeline) -> dict[str, float]:
-    failed: dict[str, float] = {}
-    for labels, value in pipeline.metrics.deliveries.values.items():
-        outcome = dict(labels).get("outcome", "")
-        if outcome != "sent":
-            failed[outcome] = failed.get(outcome, 0.0) + value
-    return failed
 
 
 # --------------------------------------------------------------------------- checks
@@ -759,12 +748,6 @@ def _progress(measured: Measured, repeat: int) -> None:
 # --------------------------------------------------------------------------- the report
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending, non-empty sequence."""
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def _pct(ordered: Sequence[float], q: float) -> float:
     return percentile(ordered, q) if ordered else math.nan
 
@@ -880,9 +863,9 @@ def render_report(run: Run) -> str:
     lines = [*_preamble(run), ""]
     plain = [s for s in settings.scenarios if not s.is_burst]
     if plain:
-        lines += [_table_line(ACK_HEADER), _table_line(("---",) * len(ACK_HEADER))]
+        lines += [table_line(ACK_HEADER), table_line(("---",) * len(ACK_HEADER))]
         lines += [
-            _table_line(row)
+            table_line(row)
             for scenario in plain
             for server in settings.servers
             if (row := _ack_row(run, scenario, server)) is not None
@@ -896,11 +879,11 @@ def render_report(run: Run) -> str:
             f"{scenario.window:g} s, then none. Ack latencies run from the moment a delivery "
             "got a client connection and was sent, except where marked.",
             "",
-            _table_line(BURST_HEADER),
-            _table_line(("---",) * len(BURST_HEADER)),
+            table_line(BURST_HEADER),
+            table_line(("---",) * len(BURST_HEADER)),
         ]
         lines += [
-            _table_line(row)
+            table_line(row)
             for server in settings.servers
             if (row := _burst_row(run, scenario, server)) is not None
         ]
@@ -998,10 +981,6 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def _table_line(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -1049,19 +1028,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--postgres-url",
-        default=_postgres_url_from_env(),
+        default=postgres_url_from_env(),
         help=f"admin URL; a database is created and dropped per scenario (env: "
         f"{' or '.join(POSTGRES_URL_ENV)})",
     )
     return parser
-
-
-def _postgres_url_from_env() -> str | None:
-    for name in POSTGRES_URL_ENV:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
 
 
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
@@ -1107,26 +1078,12 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sett
             )
         )
     return Settings(
-        servers=(BASELINE, *_backends(parser, args.backend, args.postgres_url)),
+        servers=(BASELINE, *backends(parser, args.backend, args.postgres_url)),
         scenarios=tuple(scenarios),
         repeat=args.repeat,
         burst_rounds=args.burst_rounds,
         postgres_url=args.postgres_url,
     )
-
-
-def _backends(parser: argparse.ArgumentParser, wanted: str, url: str | None) -> tuple[str, ...]:
-    if url is not None and urlsplit(url).scheme.lower() not in POSTGRES_SCHEMES:
-        parser.error("--postgres-url must be a postgres:// URL")
-    if wanted == "sqlite":
-        return ("sqlite",)
-    if url is None:
-        hint = f"pass --postgres-url or set {' or '.join(POSTGRES_URL_ENV)}"
-        if wanted == "postgres":
-            parser.error(f"no PostgreSQL URL: {hint}")
-        print(f"postgres: skipped, no URL ({hint})", file=sys.stderr)
-        return ("sqlite",)
-    return BACKENDS if wanted == "both" else ("postgres",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

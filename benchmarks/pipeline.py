@@ -57,7 +57,6 @@ import asyncio
 import contextlib
 import io
 import logging
-import math
 import os
 import statistics
 import sys
@@ -71,8 +70,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
-
+from benchmarks.common import (
+    BACKENDS,
+    POSTGRES_URL_ENV,
+    backends,
+    failed_sends,
+    percentile,
+    postgres_admin,
+    postgres_url_from_env,
+    table_line,
+)
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, OutboxSettings, WorkerSettings
 from bot.context import Services
@@ -89,9 +96,6 @@ MAX_COUNT = 20_000
 MAX_REPEAT = 20
 BACKEND_BUDGET_SECONDS = 120.0
 STOP_GRACE_SECONDS = 15.0
-POSTGRES_URL_ENV = ("CHATOPS_BENCH_POSTGRES_URL", "CHATOPS_TEST_POSTGRES_URL")
-POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
-BACKENDS = ("sqlite", "postgres")
 MODES = ("stream", "burst")
 COMMAND_TEXT = "ping"
 PING_REPLY_TITLE = "pong"
@@ -279,21 +283,12 @@ async def _wait_for_replies(
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             return False
-        failed = _failed_sends(pipeline)
+        failed = failed_sends(pipeline)
         if failed:
             raise BenchmarkFailure(f"the outbox recorded failed sends: {failed}")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(connector.all_sent.wait(), min(remaining, CHECK_INTERVAL))
     return True
-
-
-def _failed_sends(pipeline: Pipeline) -> dict[str, float]:
-    failed: dict[str, float] = {}
-    for labels, value in pipeline.metrics.deliveries.values.items():
-        outcome = dict(labels).get("outcome", "")
-        if outcome != "sent":
-            failed[outcome] = failed.get(outcome, 0.0) + value
-    return failed
 
 
 async def _verify(
@@ -347,12 +342,12 @@ async def fresh_database(backend: str, postgres_url: str | None) -> AsyncIterato
     if postgres_url is None:
         raise ValueError("a PostgreSQL round needs a URL")
     name = f"chatops_bench_{uuid.uuid4().hex[:12]}"
-    await _postgres_admin(postgres_url, f'CREATE DATABASE "{name}"')
+    await postgres_admin(postgres_url, f'CREATE DATABASE "{name}"')
     try:
         async with _opened(_with_path(postgres_url, "/" + name)) as database:
             yield database
     finally:
-        await _postgres_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await postgres_admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @asynccontextmanager
@@ -363,15 +358,6 @@ async def _opened(url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
-
-
-async def _postgres_admin(url: str, statement: str) -> None:
-    dsn = urlunsplit(urlsplit(url)._replace(scheme="postgresql"))
-    connection = await asyncpg.connect(dsn)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
 
 
 def _with_path(url: str, path: str) -> str:
@@ -466,12 +452,6 @@ class Row:
 PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("max", 100.0))
 
 
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending, non-empty sequence."""
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def summarise(results: Sequence[RoundResult], backend: str, mode: str) -> Row | None:
     chosen = [r for r in results if r.backend == backend and r.mode == mode]
     if not chosen:
@@ -534,9 +514,9 @@ def render_report(run: Run) -> str:
     lines = [
         *_preamble(run),
         "",
-        _table_line(HEADER),
-        _table_line(("---",) * len(HEADER)),
-        *(_table_line(_cells(row)) for row in rows),
+        table_line(HEADER),
+        table_line(("---",) * len(HEADER)),
+        *(table_line(_cells(row)) for row in rows),
     ]
     if run.notes:
         lines += ["", *(f"- note: {note}" for note in run.notes)]
@@ -574,10 +554,6 @@ def _cells(row: Row) -> tuple[str, ...]:
     )
 
 
-def _table_line(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -605,19 +581,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--postgres-url",
-        default=_postgres_url_from_env(),
+        default=postgres_url_from_env(),
         help=f"admin URL; a database is created and dropped per round (env: "
         f"{' or '.join(POSTGRES_URL_ENV)})",
     )
     return parser
-
-
-def _postgres_url_from_env() -> str | None:
-    for name in POSTGRES_URL_ENV:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
 
 
 def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
@@ -626,7 +594,7 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sett
     if not 1 <= args.repeat <= MAX_REPEAT:
         parser.error(f"--repeat must be between 1 and {MAX_REPEAT}")
     return Settings(
-        backends=_backends(parser, args.backend, args.postgres_url),
+        backends=backends(parser, args.backend, args.postgres_url),
         modes=MODES if args.mode == "both" else (args.mode,),
         count=args.count,
         repeat=args.repeat,
@@ -646,20 +614,6 @@ def _config(parser: argparse.ArgumentParser, inbox: int, outbox: int) -> Config:
     except ConfigError as exc:
         parser.error(f"--outbox-concurrency {exc.reason}")
     return Config(workers=workers, outbox=sender)
-
-
-def _backends(parser: argparse.ArgumentParser, wanted: str, url: str | None) -> tuple[str, ...]:
-    if url is not None and urlsplit(url).scheme.lower() not in POSTGRES_SCHEMES:
-        parser.error("--postgres-url must be a postgres:// URL")
-    if wanted == "sqlite":
-        return ("sqlite",)
-    if url is None:
-        hint = f"pass --postgres-url or set {' or '.join(POSTGRES_URL_ENV)}"
-        if wanted == "postgres":
-            parser.error(f"no PostgreSQL URL: {hint}")
-        print(f"postgres: skipped, no URL ({hint})", file=sys.stderr)
-        return ("sqlite",)
-    return BACKENDS if wanted == "both" else ("postgres",)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
