@@ -90,7 +90,7 @@ def app_key() -> tuple[str, bytes]:
 
 @dataclass
 class Stack:
-    client: TestClient
+    client: TestClient[Any, Any]
     github: FakeGitHub
     clock: FakeClock
     config: Config
