@@ -29,6 +29,16 @@ def postgres_url_from_env() -> str | None:
     return None
 
 
+def add_postgres_url_option(parser: argparse.ArgumentParser, per: str) -> None:
+    """``--postgres-url``: an admin URL; a database is created and dropped per ``per``."""
+    parser.add_argument(
+        "--postgres-url",
+        default=postgres_url_from_env(),
+        help=f"admin URL; a database is created and dropped per {per} (env: "
+        f"{' or '.join(POSTGRES_URL_ENV)})",
+    )
+
+
 def backends(parser: argparse.ArgumentParser, wanted: str, url: str | None) -> tuple[str, ...]:
     """The back ends to run, from ``--backend`` and the PostgreSQL URL (if any)."""
     if url is not None and urlsplit(url).scheme.lower() not in POSTGRES_SCHEMES:

@@ -122,12 +122,11 @@ from aiohttp import web
 from benchmarks import github_fake_host as fake_host
 from benchmarks.common import (
     BACKENDS,
-    POSTGRES_URL_ENV,
+    add_postgres_url_option,
     backends,
     failed_sends,
     percentile,
     postgres_admin,
-    postgres_url_from_env,
     table_line,
 )
 from benchmarks.github_load import (
@@ -1026,12 +1025,7 @@ def _parser() -> argparse.ArgumentParser:
         default=",".join(SCENARIO_GROUPS),
         help=f"comma-separated subset of {','.join(SCENARIO_GROUPS)}",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=postgres_url_from_env(),
-        help=f"admin URL; a database is created and dropped per scenario (env: "
-        f"{' or '.join(POSTGRES_URL_ENV)})",
-    )
+    add_postgres_url_option(parser, "scenario")
     return parser
 
 

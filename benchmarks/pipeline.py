@@ -72,12 +72,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks.common import (
     BACKENDS,
-    POSTGRES_URL_ENV,
+    add_postgres_url_option,
     backends,
     failed_sends,
     percentile,
     postgres_admin,
-    postgres_url_from_env,
     table_line,
 )
 from bot.clock import SystemClock
@@ -579,12 +578,7 @@ def _parser() -> argparse.ArgumentParser:
         default=defaults.outbox.concurrency,
         help="outbox sender batch size ([outbox] concurrency)",
     )
-    parser.add_argument(
-        "--postgres-url",
-        default=postgres_url_from_env(),
-        help=f"admin URL; a database is created and dropped per round (env: "
-        f"{' or '.join(POSTGRES_URL_ENV)})",
-    )
+    add_postgres_url_option(parser, "round")
     return parser
 
 

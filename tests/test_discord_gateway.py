@@ -14,9 +14,9 @@ from connectors.discord.client import nonce
 from connectors.discord.definitions import SlashCommands
 from tests.fakes.discord import (
     FakeDiscord,
+    checked_fake,
     interaction_payload,
     message_payload,
-    running_fake,
     slash_data,
 )
 from tests.fakes.discord_app import GUILD, RunningBot, running_bot
@@ -39,10 +39,8 @@ PONG = {
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with running_fake() as fake:
+    async with checked_fake() as fake:
         yield fake
-        assert fake.unexpected == []
-        assert fake.invalid == []
 
 
 @pytest.fixture

@@ -525,3 +525,12 @@ async def running_fake(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
         yield fake
     finally:
         await fake.close()
+
+
+@asynccontextmanager
+async def checked_fake(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
+    """A running fake that, when the block ends normally, was sent nothing unexpected or invalid."""
+    async with running_fake(**kwargs) as fake:
+        yield fake
+        assert fake.unexpected == []
+        assert fake.invalid == []
