@@ -2,19 +2,25 @@
 
 A handler sees who asked (``actor``, ``level``), what about (``target``), where
 the answer goes (``reply_to``, via the invocation), the commands this user may
-run (``catalog``) and shared services (``clock``, process start time, version).
-It never sees a platform client: handlers return ``Reply`` data.
+run (``catalog``) and shared services (``clock``, process start time, version,
+the forge clients). It never sees a chat platform's client: handlers return
+``Reply`` data.
+
+A handler that must also say something elsewhere (the sticky summary on a pull
+request, say) calls ``also_send``; those messages are queued in the same
+transaction as its reply, and only if it succeeds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.clock import Clock
-from bot.messages import Actor, Invocation, Level, Target
+from bot.forge import Forges
+from bot.messages import Actor, Invocation, Level, Outgoing, Reply, ReplyTarget, Target
 
 if TYPE_CHECKING:
     from bot.router import Command
@@ -27,6 +33,7 @@ class Services:
     clock: Clock
     started_at: datetime
     version: str
+    forges: Forges = field(default_factory=Forges)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +43,21 @@ class Context:
     target: Target | None
     services: Services
     catalog: Catalog
+    followups: list[Outgoing] = field(default_factory=list)
 
     @property
     def actor(self) -> Actor:
         return self.invocation.actor
+
+    def also_send(self, target: ReplyTarget, reply: Reply, name: str) -> None:
+        """Queue ``reply`` to ``target`` with this command's answer; ``name`` is unique per
+        message within one command (it makes the outbox key, so a retry sends nothing new)."""
+        key = f"{name}:{self.invocation.id}"
+        if any(message.key == key for message in self.followups):
+            raise ValueError(f"a follow-up named {name!r} was already queued")
+        self.followups.append(
+            Outgoing(target=target, reply=reply, key=key, invocation_id=self.invocation.id)
+        )
 
     @property
     def clock(self) -> Clock:

@@ -8,6 +8,7 @@ what it provides into the application's ``Registry``:
 
 - a ``Connector`` that sends replies for its platform,
 - an ``Authorizer`` that knows its users' levels (forge permissions, say),
+- a ``ForgeClient`` that command handlers use to act on its repositories (forges only),
 - scheduled jobs, added to the one scheduler.
 
 The pipeline context then reads the registry once. Inbound handlers reach the pipeline at
@@ -27,6 +28,7 @@ from typing import Protocol
 from aiohttp import web
 
 from bot.delivery import Connector
+from bot.forge import ForgeClient, Forges
 from bot.messages import Actor, Level, Platform, Target
 from bot.permissions import Authorizer
 
@@ -66,6 +68,7 @@ class Registry:
     connectors: dict[Platform, Connector] = field(default_factory=dict)
     authorizers: dict[Platform, Authorizer] = field(default_factory=dict)
     jobs: list[ScheduledJob] = field(default_factory=list)
+    forges: Forges = field(default_factory=Forges)
 
     def add_connector(self, connector: Connector) -> None:
         if connector.platform in self.connectors:
@@ -76,6 +79,9 @@ class Registry:
         if platform in self.authorizers:
             raise ValueError(f"an authorizer for {platform.value} is already registered")
         self.authorizers[platform] = authorizer
+
+    def add_forge(self, client: ForgeClient) -> None:
+        self.forges.add(client)
 
     def add_job(self, job: ScheduledJob) -> None:
         if any(existing.name == job.name for existing in self.jobs):

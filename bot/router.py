@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from bot.arguments import ArgumentSpec, argument_specs, bind, usage_line
 from bot.context import Catalog, Context, Services
 from bot.errors import CommandError, PermissionDenied, UpstreamError, UsageError
-from bot.messages import Field, Invocation, Level, Reply, Status, Target
+from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Target
 from bot.parsing import ParseError, split_args
 from bot.permissions import Authorizer
 from bot.store.queues import Audit
@@ -69,6 +69,8 @@ class Outcome:
     audit: Audit
     command: str | None
     result: str  # ok | usage | unknown | denied | error | crash | timeout
+    # messages the handler queued elsewhere (``Context.also_send``); only when it succeeded
+    followups: tuple[Outgoing, ...] = ()
 
 
 class Router:
@@ -160,7 +162,8 @@ class Router:
             self._log.exception("handler crashed (ref %s)", ref, extra=_ids(invocation))
             reply = _crash_reply(ref, "Something went wrong while running this command.")
             return self._outcome(invocation, command, "crash", reply, f"ref {ref}", level)
-        return self._outcome(invocation, command, "ok", reply, level=level)
+        outcome = self._outcome(invocation, command, "ok", reply, level=level)
+        return dataclasses.replace(outcome, followups=tuple(context.followups))
 
     def _find(self, words: Sequence[str]) -> tuple[Command[Any], list[str]] | None:
         lowered = [word.lower() for word in words]

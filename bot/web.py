@@ -120,7 +120,9 @@ def _pipeline_ctx(commands: list[Command[Any]]) -> Any:
         clock = app[CLOCK]
         config = app[CONFIG]
         registry = app[REGISTRY]
-        services = Services(clock=clock, started_at=clock.now(), version=version())
+        services = Services(
+            clock=clock, started_at=clock.now(), version=version(), forges=registry.forges
+        )
         app[PIPELINE] = build_pipeline(
             config,
             app[DATABASE],

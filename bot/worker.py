@@ -120,7 +120,9 @@ class InboxWorker:
             invocation_id=invocation.id,
         )
         try:
-            await self._queue.complete(claim, self._clock.now(), [reply], [outcome.audit])
+            await self._queue.complete(
+                claim, self._clock.now(), [reply, *outcome.followups], [outcome.audit]
+            )
         except LeaseLost as exc:
             self._log.warning("not completed: %s", exc, extra=ids)
             return
