@@ -38,6 +38,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.context import Services
 from bot.delivery import Connector
+from bot.forge import CiEventSink
 from bot.integrations import CombinedAuthorizer, Integration, Registry
 from bot.messages import Platform
 from bot.metrics import Metrics
@@ -55,6 +56,8 @@ DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 REGISTRY = web.AppKey("registry", Registry)
+# where forge webhooks hand CI run updates; set by the pipeline context (the run tracker)
+CI_EVENTS = web.AppKey("ci_events", CiEventSink)
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
