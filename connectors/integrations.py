@@ -2,15 +2,24 @@
 
 ``serve`` installs what ``enabled_integrations`` returns; nothing registers itself on
 import. A platform whose section says ``enabled = false`` is not even constructed.
+``chatops shell`` has no web server: ``open_forges`` gives it the forge clients alone
+(no webhooks needed), opened and closed around the session.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from bot.clock import Clock
 from bot.config import Config
+from bot.forge import Forges
 from bot.integrations import Integration
 from commands import builtin_commands
 from connectors.discord.integration import DiscordIntegration
-from connectors.github.integration import GitHubIntegration
+from connectors.github.forge import GitHubForge
+from connectors.github.integration import GitHubIntegration, open_github
 from connectors.slack.integration import SlackIntegration
 
 
@@ -24,3 +33,14 @@ def enabled_integrations(config: Config) -> list[Integration]:
         # the slash command's sub-commands: the same commands ``serve`` hands the router
         integrations.append(DiscordIntegration(config.discord, builtin_commands()))
     return integrations
+
+
+@asynccontextmanager
+async def open_forges(config: Config, clock: Clock, log: logging.Logger) -> AsyncIterator[Forges]:
+    """The forge clients the configuration enables, with their sessions open until exit."""
+    if not config.github.enabled:
+        yield Forges()
+        return
+    async with open_github(config.github, config.bot, clock) as github:
+        log.debug("GitHub forge client open for %s", config.github.api_url)
+        yield Forges([GitHubForge(github.client, clock)])

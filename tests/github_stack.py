@@ -33,6 +33,7 @@ from connectors.github.integration import GitHubIntegration
 from connectors.github.signatures import sign
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
+from tests.github_payloads import workflow_run_payload
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "github" / "webhooks"
 SECRET = "webhook secret for tests"
@@ -104,6 +105,10 @@ class Stack:
         repo = payload["repository"]["full_name"]
         payload["comment"]["id"] = self.github.seed_comment(repo, 1, body, login)
         return payload
+
+    def workflow_run_payload(self, run_id: int, action: str) -> dict[str, Any]:
+        """The ``workflow_run`` delivery GitHub would send now for the fake's run."""
+        return workflow_run_payload(self.github, run_id, action)
 
     async def deliver(
         self,

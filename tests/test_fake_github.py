@@ -8,6 +8,7 @@ contract, exactly the expected lines when it did not.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 import time
@@ -1020,3 +1021,148 @@ def test_webhook_fixtures_listed_in_provenance_are_present_and_json() -> None:
     assert all(
         isinstance(json.loads((FIXTURES / "webhooks" / n).read_bytes()), dict) for n in present
     )
+
+
+# Repositories, dispatch details, and runs that start and finish
+
+
+async def test_a_repository_exists_once_seeded_or_added(api: GitHubAPI, github: FakeGitHub) -> None:
+    github.add_pull(REPO, 9, SHA, "feature", "alice")
+    github.add_workflow("acme/actions", "CI", ".github/workflows/ci.yml")
+    github.add_installation(3, "acme", ["installed"])
+    github.add_repo("acme/secret", private=True)
+    await api.post(
+        "/repos/acme/hooked/hooks", data={"config": {"url": "https://chatops.example/hook"}}
+    )
+
+    found = {
+        repo: await api.getitem(f"/repos/{repo}")
+        for repo in (REPO, "acme/actions", "acme/installed", "acme/hooked", "acme/secret")
+    }
+    with pytest.raises(gidgethub.BadRequest) as missing:
+        await api.getitem("/repos/acme/nothing")
+
+    assert {repo: (r["full_name"], r["private"], r["visibility"]) for repo, r in found.items()} == {
+        REPO: (REPO, False, "public"),
+        "acme/actions": ("acme/actions", False, "public"),
+        "acme/installed": ("acme/installed", False, "public"),
+        "acme/hooked": ("acme/hooked", False, "public"),
+        "acme/secret": ("acme/secret", True, "private"),
+    }
+    for repository in found.values():
+        conforms(github, "repos/get", 200, repository)
+    assert (missing.value.status_code, str(missing.value)) == (404, "Not Found")
+    assert github.violations == []
+
+
+async def test_a_merged_pull_is_closed_and_says_so(api: GitHubAPI, github: FakeGitHub) -> None:
+    github.add_pull(REPO, 9, SHA, "feature", "alice", merged=True)
+
+    pull = await api.getitem(f"/repos/{REPO}/pulls/9")
+
+    assert {k: pull[k] for k in ("state", "merged", "merged_at", "closed_at")} == {
+        "state": "closed",
+        "merged": True,
+        "merged_at": stamp(github.world.clock()),
+        "closed_at": stamp(github.world.clock()),
+    }
+    conforms(github, "pulls/get", 200, pull)
+    assert github.violations == []
+
+
+async def test_dispatch_runs_on_the_resolved_ref_as_the_caller(
+    session: aiohttp.ClientSession, github: FakeGitHub
+) -> None:
+    github.add_token("ghp_alice", "alice")
+    alice = GitHubAPI(session, "chatops-test", oauth_token="ghp_alice", base_url=github.url)
+    github.add_pull(REPO, 9, SHA, "feat/x", "alice")
+    github.add_workflow(REPO, "CI", ".github/workflows/ci.yml")
+    url = f"/repos/{REPO}/actions/workflows/ci.yml/dispatches"
+
+    answers = [
+        await alice.post(url, data={"ref": ref, "return_run_details": True})
+        for ref in ("feat/x", "refs/heads/feat/x", "b" * 40, "release")
+    ]
+    runs = [
+        await alice.getitem(f"/repos/{REPO}/actions/runs/{a['workflow_run_id']}") for a in answers
+    ]
+
+    release_sha = hashlib.sha1(f"{REPO}:release".encode()).hexdigest()  # stable per branch
+    assert [(r["head_branch"], r["head_sha"], r["event"], r["actor"]["login"]) for r in runs] == [
+        ("feat/x", SHA, "workflow_dispatch", "alice"),
+        ("feat/x", SHA, "workflow_dispatch", "alice"),
+        ("b" * 40, "b" * 40, "workflow_dispatch", "alice"),
+        ("release", release_sha, "workflow_dispatch", "alice"),
+    ]
+    assert answers[0] == {
+        "workflow_run_id": runs[0]["id"],
+        "run_url": f"{github.url}/repos/{REPO}/actions/runs/{runs[0]['id']}",
+        "html_url": f"https://github.com/{REPO}/actions/runs/{runs[0]['id']}",
+    }
+    for answer in answers:
+        conforms(github, "actions/create-workflow-dispatch", 200, answer)
+    assert github.violations == []
+
+
+async def test_runs_start_and_finish_with_their_jobs(
+    api: GitHubAPI, github: FakeGitHub, clock: FakeClock
+) -> None:
+    workflow = github.add_workflow(REPO, "CI", ".github/workflows/ci.yml")
+    run = github.add_workflow_run(REPO, workflow, SHA, "feature", status="queued")
+    github.add_job(run, "build", status="queued", conclusion=None)
+    github.add_job(run, "test", status="queued", conclusion=None)
+    created = clock.now()
+
+    clock.advance(10)
+    github.start_workflow_run(run)
+    started = await api.getitem(f"/repos/{REPO}/actions/runs/{run}")
+    started_jobs = await api.getitem(f"/repos/{REPO}/actions/runs/{run}/jobs")
+    clock.advance(50)
+    github.finish_workflow_run(run, "failure", jobs={"test": "failure", "lint": "success"})
+    finished = await api.getitem(f"/repos/{REPO}/actions/runs/{run}")
+    finished_jobs = await api.getitem(f"/repos/{REPO}/actions/runs/{run}/jobs")
+    clock.advance(5)
+    await api.post(f"/repos/{REPO}/actions/runs/{run}/rerun", data=b"")
+    rerun = await api.getitem(f"/repos/{REPO}/actions/runs/{run}")
+
+    def summary(r: dict[str, Any]) -> tuple[Any, ...]:
+        keys = ("status", "conclusion", "run_attempt", "run_started_at", "updated_at")
+        return tuple(r[k] for k in keys)
+
+    assert summary(started) == (
+        "in_progress",
+        None,
+        1,
+        stamp(created),
+        stamp(created + timedelta(seconds=10)),
+    )
+    assert [(j["name"], j["status"], j["conclusion"]) for j in started_jobs["jobs"]] == [
+        ("build", "in_progress", None),
+        ("test", "in_progress", None),
+    ]
+    assert summary(finished) == (
+        "completed",
+        "failure",
+        1,
+        stamp(created),
+        stamp(created + timedelta(seconds=60)),
+    )
+    assert [
+        (j["name"], j["status"], j["conclusion"], j["completed_at"]) for j in finished_jobs["jobs"]
+    ] == [
+        ("build", "completed", "failure", stamp(created + timedelta(seconds=60))),
+        ("test", "completed", "failure", stamp(created + timedelta(seconds=60))),
+        ("lint", "completed", "success", stamp(created + timedelta(seconds=60))),
+    ]
+    assert summary(rerun) == (
+        "queued",
+        None,
+        2,
+        stamp(created + timedelta(seconds=65)),
+        stamp(created + timedelta(seconds=65)),
+    )
+    for body in (started, finished, rerun):
+        conforms(github, "actions/get-workflow-run", 200, body)
+    for jobs in (started_jobs, finished_jobs):
+        conforms(github, "actions/list-jobs-for-workflow-run", 200, jobs)
+    assert github.violations == []

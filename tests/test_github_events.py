@@ -19,7 +19,9 @@ from bot.messages import (
     Target,
     TargetKind,
 )
+from connectors.github.ci_events import NotTracked
 from connectors.github.events import (
+    CiUpdate,
     Commands,
     Identity,
     Ignored,
@@ -28,6 +30,7 @@ from connectors.github.events import (
     decode,
 )
 from connectors.github.signatures import sign, verify
+from tests.test_github_ci_events import EXPECTED as CI_UPDATES
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "github" / "webhooks"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -194,6 +197,12 @@ def test_every_example_payload_decodes_to_a_deliberate_outcome(name: str) -> Non
 
     if event == "ping":
         assert result == Ping(hook_id=109948940)
+    elif name in CI_UPDATES:
+        expected = CI_UPDATES[name]
+        if isinstance(expected, NotTracked):
+            assert result == Ignored(expected.reason)
+        else:
+            assert result == CiUpdate(expected)
     elif name in INSTALLATIONS:
         assert result == INSTALLATIONS[name]
     elif name in NO_COMMAND:
@@ -207,7 +216,7 @@ def test_every_example_payload_decodes_to_a_deliberate_outcome(name: str) -> Non
 def test_every_example_payload_is_covered_by_the_table_above() -> None:
     names = {path.name for path in WEBHOOKS.glob("*.json")}
     assert len(names) == 67
-    assert set(INSTALLATIONS) | NO_COMMAND <= names
+    assert set(INSTALLATIONS) | NO_COMMAND | set(CI_UPDATES) <= names
 
 
 def test_signatures_are_sha256_over_the_exact_bytes_with_any_listed_secret() -> None:

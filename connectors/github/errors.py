@@ -1,4 +1,6 @@
-"""Map GitHub API failures onto the outbox's delivery errors.
+"""Map GitHub API failures onto the outbox's delivery errors, and onto the forge's errors.
+
+``delivery_error`` (sending replies):
 
 - ``Retry-After`` (any status) → ``RetryLater`` for that many seconds.
 - 403 or 429 with ``x-ratelimit-remaining: 0`` → ``RetryLater`` until ``x-ratelimit-reset``.
@@ -8,6 +10,17 @@
 - Other 4xx (404 thread gone, 403 locked or no access, 410, 422) → ``Undeliverable``.
 - 5xx, timeouts and connection errors → ``DeliveryError``.
 
+``forge_error`` (commands and the run tracker acting on a repository), messages written
+for users, never carrying a token:
+
+- 404 → the ``NotFound`` the caller names (what it asked for); a repository the GitHub App
+  is not installed on is a ``NotFound`` repository too (the bot cannot see it);
+- 403 or 429 that is a rate limit → ``ForgeError`` "try again after HH:MM UTC" (when
+  ``Retry-After`` or ``x-ratelimit-reset`` says; a minute from now when neither does);
+- other 401/403 → ``Forbidden`` with GitHub's own message;
+- 5xx → ``ForgeError`` with the status; other 4xx → ``ForgeError`` with GitHub's message;
+- timeouts and connection errors → ``ForgeError`` "GitHub could not be reached (...)".
+
 Sources: docs.github.com "Rate limits for the REST API" (primary and secondary limits,
 ``retry-after``, ``x-ratelimit-reset``).
 """
@@ -16,11 +29,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import gidgethub
 
 from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.forge import Forbidden, ForgeError, NotFound
+from connectors.github.auth import MissingInstallation
+
+PLATFORM = "GitHub"
 
 SECONDARY_LIMIT_WAIT = 60.0
 
@@ -59,3 +77,59 @@ def delivery_error(exc: BaseException, now_epoch: float) -> DeliveryError:
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError):
         return DeliveryError(f"GitHub unreachable: {type(exc).__name__}")
     return DeliveryError(f"{type(exc).__name__}: {exc}")
+
+
+def is_rate_limit(exc: gidgethub.HTTPException) -> bool:
+    """A 429, or a 403 that GitHub's headers or message say is a (secondary) rate limit."""
+    status = int(exc.status_code)
+    if status == 429:
+        return True
+    if status != 403:
+        return False
+    lowered = {key.lower(): value for key, value in exc.headers.items()}
+    return (
+        isinstance(exc, gidgethub.RateLimitExceeded)
+        or lowered.get("x-ratelimit-remaining") == "0"
+        or "retry-after" in lowered
+        or "rate limit" in str(exc).lower()
+    )
+
+
+def forge_error(
+    exc: BaseException, now: datetime, *, repo: str, missing: NotFound
+) -> ForgeError | None:
+    """What a failed API call on ``repo`` means for the user; None if it is not one.
+
+    ``missing`` is what a 404 means for this call.
+    """
+    if isinstance(exc, MissingInstallation):
+        return NotFound(PLATFORM, "repository", repo)
+    if isinstance(exc, gidgethub.HTTPException):
+        status = int(exc.status_code)
+        message = str(exc).strip()
+        if status == 404:
+            return missing
+        if is_rate_limit(exc):
+            wait = retry_after(exc.headers, now.timestamp())
+            until = now + timedelta(seconds=SECONDARY_LIMIT_WAIT if wait is None else wait)
+            when = _minute_after(until).strftime("%H:%M")
+            return ForgeError(
+                PLATFORM, f"GitHub is rate limiting the bot; try again after {when} UTC.", status
+            )
+        if status in (401, 403):
+            return Forbidden(PLATFORM, message or f"GitHub refused the request ({status}).", status)
+        if status >= 500:
+            return ForgeError(
+                PLATFORM, f"GitHub had an error ({status}); try again in a few minutes.", status
+            )
+        return ForgeError(PLATFORM, message or f"GitHub answered {status}.", status)
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError):
+        return ForgeError(PLATFORM, f"GitHub could not be reached ({type(exc).__name__}).", None)
+    return None
+
+
+def _minute_after(moment: datetime) -> datetime:
+    """``moment`` in UTC, rounded up to the whole minute (so "after HH:MM" is never early)."""
+    utc = moment.astimezone(UTC)
+    whole = utc.replace(second=0, microsecond=0)
+    return whole if whole == utc else whole + timedelta(minutes=1)

@@ -6,6 +6,8 @@
   ``pull_request_review_comment`` with action ``created``), one per command line, each
   keyed ``github:<delivery>:<index>`` so a redelivered event inserts nothing new;
 - ``InstallationChange``: an App installation or its repository selection changed;
+- ``CiUpdate``: a CI run changed (``workflow_run``, or ``check_suite.completed`` from an
+  App other than GitHub Actions), decoded by ``connectors.github.ci_events``;
 - ``Ping``: GitHub's hook check;
 - ``Ignored``: anything else, with the reason (edits, deletions, the bot's own or
   another bot's comments, comments without a command, events the bot does not use).
@@ -23,11 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.forge import CiRunEvent
 from bot.messages import Actor, Forge, Invocation, Platform, ReplyTarget, Target, TargetKind
 from bot.parsing import find_commands
+from connectors.github.ci_events import NotTracked, decode_ci
 
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 INSTALLATION_EVENTS = ("installation", "installation_repositories")
+CI_EVENTS = ("workflow_run", "check_suite")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,11 @@ class InstallationChange:
 
 
 @dataclass(frozen=True, slots=True)
+class CiUpdate:
+    event: CiRunEvent
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     hook_id: int | None
 
@@ -55,7 +65,7 @@ class Ignored:
     reason: str
 
 
-Decoded = Commands | InstallationChange | Ping | Ignored
+Decoded = Commands | InstallationChange | CiUpdate | Ping | Ignored
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,9 @@ def decode(
         return Ping(hook_id=hook_id if isinstance(hook_id, int) else None)
     if event in INSTALLATION_EVENTS:
         return _installation(event, payload)
+    if event in CI_EVENTS:
+        update = decode_ci(event, payload)
+        return Ignored(update.reason) if isinstance(update, NotTracked) else CiUpdate(update)
     if event not in COMMENT_EVENTS:
         return Ignored(f"{event} events carry no commands")
     action = payload.get("action")

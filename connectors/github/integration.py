@@ -7,8 +7,12 @@ context that, at start-up:
 2. opens one HTTP session for GitHub with the configured request timeout;
 3. picks the credentials: App installation tokens, or the fixed token;
 4. registers the ``GitHubConnector`` (replies), the ``GitHubAuthorizer`` (levels from
-   repository permissions) and, in App mode, the redelivery job (also run at start-up);
-5. makes the webhook receiver available to the route.
+   repository permissions), the ``GitHubForge`` (what CI commands act through) and, in
+   App mode, the redelivery job (also run at start-up);
+5. makes the webhook receiver available to the route; CI updates go to the run tracker
+   that the pipeline context sets as ``bot.web.CI_EVENTS``, when there is one.
+
+Steps 2 and 3 are ``open_github``, which ``chatops shell`` uses too.
 
 On shutdown it closes its session. Nothing happens at import or in ``install``.
 """
@@ -19,22 +23,26 @@ import logging
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
 
+from bot.clock import Clock
 from bot.config import BotSettings
 from bot.config.platforms import GitHubSettings
 from bot.integrations import ScheduledJob, StartupError
 from bot.messages import Platform
 from bot.store.leases import Leases
 from bot.store.state import StateStore
-from bot.web import CLOCK, LOG, PIPELINE, REGISTRY
+from bot.web import CI_EVENTS, CLOCK, LOG, PIPELINE, REGISTRY
 from connectors.github.auth import AppTokens, StaticToken, TokenSource
 from connectors.github.client import GitHubClient
 from connectors.github.connector import GitHubConnector
 from connectors.github.events import Identity
+from connectors.github.forge import GitHubForge
 from connectors.github.hooks import HookSecrets
 from connectors.github.installations import AppInstallations, Installations, NoInstallations
 from connectors.github.permissions import GitHubAuthorizer
@@ -74,49 +82,23 @@ class GitHubIntegration:
         hook_secrets = HookSecrets()
         if not secrets and await hook_secrets.count() == 0:
             raise StartupError(NO_SECRET)
-        timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            tokens: TokenSource
-            installations: Installations
-            app_tokens: AppTokens | None = None
-            if settings.app_id is not None and settings.private_key is not None:
-                app_tokens = AppTokens(
-                    session,
-                    base_url=settings.api_url,
-                    app_id=settings.app_id,
-                    private_key=settings.private_key.reveal(),
-                    requester=requester(self._bot),
-                    clock=clock,
-                )
-                tokens = app_tokens
-                app_installations = AppInstallations(app_tokens, clock)
-                installations = app_installations
-            else:
-                assert settings.token is not None  # the settings check guarantees one or other
-                tokens = StaticToken(settings.token.reveal())
-                app_installations = None
-                installations = NoInstallations()
+        async with open_github(settings, self._bot, clock) as github:
             own_logins = {settings.bot_login.lower()}
-            if app_tokens is not None:
-                own_logins |= await _app_bot_login(app_tokens, log)
-            client = GitHubClient(
-                session,
-                base_url=settings.api_url,
-                tokens=tokens,
-                installations=installations,
-                requester=requester(self._bot),
-            )
+            if github.app_tokens is not None:
+                own_logins |= await _app_bot_login(github.app_tokens, log)
+            client = github.client
             registry = app[REGISTRY]
             registry.add_connector(GitHubConnector(client, clock, frozenset(own_logins)))
+            registry.add_forge(GitHubForge(client, clock))
             registry.add_authorizer(
                 Platform.GITHUB,
                 GitHubAuthorizer(
                     client, clock, timedelta(seconds=settings.permission_cache_seconds)
                 ),
             )
-            if app_tokens is not None and settings.redeliver_failed:
+            if github.app_tokens is not None and settings.redeliver_failed:
                 redeliverer = Redeliverer(
-                    tokens=app_tokens,
+                    tokens=github.app_tokens,
                     state=StateStore(),
                     leases=Leases(),
                     clock=clock,
@@ -138,13 +120,61 @@ class GitHubIntegration:
                     mentions=(f"@{self._bot.name}", f"@{settings.bot_login}"),
                     logins=frozenset(own_logins),
                 ),
-                installations=app_installations,
+                installations=github.installations,
                 pipeline=lambda: app[PIPELINE],
+                ci_events=lambda: app.get(CI_EVENTS),
                 max_body_bytes=settings.max_body_bytes,
                 clock=clock,
                 log=log,
             )
             yield
+
+
+@dataclass(frozen=True, slots=True)
+class GitHubAccess:
+    """An open API session for GitHub and the credentials it uses."""
+
+    client: GitHubClient
+    app_tokens: AppTokens | None  # App mode only
+    installations: AppInstallations | None  # App mode only
+
+
+@asynccontextmanager
+async def open_github(
+    settings: GitHubSettings, bot: BotSettings, clock: Clock
+) -> AsyncIterator[GitHubAccess]:
+    """One HTTP session for GitHub (the configured timeout), with App installation tokens
+    or the fixed token; closed on exit. The server and ``chatops shell`` both use it."""
+    timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        tokens: TokenSource
+        installations: Installations
+        app_tokens: AppTokens | None = None
+        app_installations: AppInstallations | None = None
+        if settings.app_id is not None and settings.private_key is not None:
+            app_tokens = AppTokens(
+                session,
+                base_url=settings.api_url,
+                app_id=settings.app_id,
+                private_key=settings.private_key.reveal(),
+                requester=requester(bot),
+                clock=clock,
+            )
+            tokens = app_tokens
+            app_installations = AppInstallations(app_tokens, clock)
+            installations = app_installations
+        else:
+            assert settings.token is not None  # the settings check guarantees one or other
+            tokens = StaticToken(settings.token.reveal())
+            installations = NoInstallations()
+        client = GitHubClient(
+            session,
+            base_url=settings.api_url,
+            tokens=tokens,
+            installations=installations,
+            requester=requester(bot),
+        )
+        yield GitHubAccess(client, app_tokens, app_installations)
 
 
 async def _handle(request: web.Request) -> web.Response:

@@ -10,7 +10,11 @@ Answers:
 - 401 for a missing, malformed, SHA-1-only or wrong signature; nothing else happens;
 - 400 for a signed delivery without event or delivery headers, or whose body is not a
   JSON object of the expected shape;
-- 200 for ``ping``; 202 for everything else, including events deliberately ignored.
+- 200 for ``ping``; 202 for everything else, including events deliberately ignored;
+- for a CI update (``workflow_run``, ``check_suite``): 202 once the run tracker
+  (``ci_events()``) has observed it, 202 "no CI tracking" when nothing tracks runs, and
+  500 when observing failed, so GitHub shows the delivery as failed and it can be
+  redelivered (App mode does that itself, see ``connectors.github.recovery``).
 
 Invariants: the signature is checked over the raw bytes before anything parses them. A
 delivery signed with a per-hook secret (``setup-repo``) is accepted only for that hook's
@@ -30,9 +34,18 @@ from typing import Any
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.forge import CiEventSink
 from bot.pipeline import Pipeline
 from connectors.github import signatures
-from connectors.github.events import Commands, Identity, Ignored, InstallationChange, Ping, decode
+from connectors.github.events import (
+    CiUpdate,
+    Commands,
+    Identity,
+    Ignored,
+    InstallationChange,
+    Ping,
+    decode,
+)
 from connectors.github.hooks import HookSecrets
 from connectors.github.installations import AppInstallations
 
@@ -54,6 +67,7 @@ class WebhookReceiver:
     identity: Identity
     installations: AppInstallations | None
     pipeline: Callable[[], Pipeline]
+    ci_events: Callable[[], CiEventSink | None]
     max_body_bytes: int
     clock: Clock
     log: logging.Logger
@@ -107,6 +121,8 @@ class WebhookReceiver:
         if isinstance(decoded, Ignored):
             self.log.debug("ignored %s: %s", event, decoded.reason, extra={"delivery": delivery})
             return web.json_response({"ignored": decoded.reason}, status=202)
+        if isinstance(decoded, CiUpdate):
+            return await self._observe(decoded, event, delivery)
         assert isinstance(decoded, Commands)
         pipeline = self.pipeline()
         accepted = 0
@@ -114,6 +130,20 @@ class WebhookReceiver:
             accepted += await pipeline.submit(invocation, acknowledge=True)
         duplicates = len(decoded.invocations) - accepted
         return web.json_response({"accepted": accepted, "duplicates": duplicates}, status=202)
+
+    async def _observe(self, update: CiUpdate, event: str, delivery: str) -> web.Response:
+        sink = self.ci_events()
+        if sink is None:
+            return web.json_response({"ignored": "no CI tracking"}, status=202)
+        try:
+            await sink.observe(update.event)
+        except Exception:
+            self.log.exception(
+                "could not record a GitHub CI update; GitHub may redeliver it",
+                extra={"delivery": delivery},
+            )
+            return _error(500, "could not record the CI update")
+        return web.json_response({"observed": event}, status=202)
 
     async def _read(self, request: web.Request) -> bytes | None:
         chunks: list[bytes] = []

@@ -263,7 +263,12 @@ class FakeGitHub:
     def redeliveries(self) -> list[int]:
         return self.world.redeliveries
 
-    # Pulls and CI
+    # Repositories, pulls and CI
+
+    def add_repo(self, repo: str, private: bool = False) -> None:
+        """A repository with nothing in it yet (one with pulls, workflows, installations or
+        hooks exists already)."""
+        self.world.repos[repo] = private
 
     def add_pull(
         self,
@@ -277,7 +282,9 @@ class FakeGitHub:
         *,
         base_ref: str = "main",
         title: str | None = None,
+        merged: bool = False,
     ) -> None:
+        """A pull request; ``merged`` closes it as merged."""
         self.world.pulls[(repo, number)] = Pull(
             repo=repo,
             number=number,
@@ -289,6 +296,7 @@ class FakeGitHub:
             base_ref=base_ref,
             title=title or f"Pull request {number}",
             created_at=self.world.clock(),
+            merged=merged,
         )
 
     def add_check_run(
@@ -395,6 +403,34 @@ class FakeGitHub:
 
     def workflow_run(self, run_id: int) -> WorkflowRun:
         return self.world.runs[run_id]
+
+    def start_workflow_run(self, run_id: int) -> None:
+        """The run (and its queued jobs) starts: ``in_progress``."""
+        run, now = self.world.runs[run_id], self.world.clock()
+        run.status, run.conclusion, run.updated_at = "in_progress", None, now
+        for job in self._jobs_of(run_id):
+            if job.status == "queued":
+                job.status, job.started_at = "in_progress", now
+
+    def finish_workflow_run(
+        self, run_id: int, conclusion: str, jobs: dict[str, str] | None = None
+    ) -> None:
+        """The run completes with ``conclusion``; ``jobs`` maps job names to theirs (a name
+        the run has no job of is added), and its other unfinished jobs end like the run."""
+        run, now = self.world.runs[run_id], self.world.clock()
+        named = dict(jobs or {})
+        existing = {job.name for job in self._jobs_of(run_id)}
+        for name in named:
+            if name not in existing:
+                self.add_job(run_id, name, status="in_progress", conclusion=None)
+        for job in self._jobs_of(run_id):
+            if job.name in named or job.status != "completed":
+                job.status, job.completed_at = "completed", now
+                job.conclusion = named.get(job.name, conclusion)
+        run.status, run.conclusion, run.updated_at = "completed", conclusion, now
+
+    def _jobs_of(self, run_id: int) -> list[Job]:
+        return [job for job in self.world.jobs.values() if job.run_id == run_id]
 
     @property
     def dispatches(self) -> list[Dispatch]:

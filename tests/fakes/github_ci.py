@@ -1,12 +1,17 @@
 """Pulls, commit statuses, check runs and Actions for the fake GitHub, kept simple but faithful.
 
 Refs resolve as GitHub resolves them here: a pull's head branch name (or ``heads/<name>``)
-means its head sha, anything else is taken as a sha. Lists are newest first where GitHub's
-are; reruns and cancellations change the run at once (GitHub does it shortly after).
+means its head sha, anything else is taken as a sha. A dispatch's ``ref`` resolves the same
+way, and another branch name gets a sha derived from its name (stable, sha-shaped). Lists
+are newest first where GitHub's are; reruns and cancellations change the run at once
+(GitHub does it shortly after). A repository exists once anything of it is seeded or it was
+added (``World.knows_repo``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -24,18 +29,44 @@ from tests.fakes.github_state import (
 )
 
 FAILED = frozenset({"failure", "timed_out", "cancelled", "startup_failure"})
+SHA = re.compile(r"[0-9a-f]{40}")
 
 
 # Pulls, statuses and checks
 
 
+def _pull_at(ctx: Ctx, ref: str) -> Pull | None:
+    """The pull whose head branch ``ref`` names (``x``, ``heads/x`` or ``refs/heads/x``)."""
+    for pull in ctx.world.pulls.values():
+        names = (pull.head_ref, f"heads/{pull.head_ref}", f"refs/heads/{pull.head_ref}")
+        if pull.repo == ctx.repo and ref in names:
+            return pull
+    return None
+
+
 def _sha(ctx: Ctx) -> str:
     """A ref as GitHub resolves it here: a pull's head branch name, else a commit sha."""
-    ref = ctx.params["ref"]
-    for pull in ctx.world.pulls.values():
-        if pull.repo == ctx.repo and ref in (pull.head_ref, f"heads/{pull.head_ref}"):
-            return pull.head_sha
-    return str(ref)
+    ref = str(ctx.params["ref"])
+    pull = _pull_at(ctx, ref)
+    return ref if pull is None else pull.head_sha
+
+
+def _branch_and_sha(ctx: Ctx, ref: str) -> tuple[str, str]:
+    """A dispatch's ``ref``: a pull's head branch and sha, a sha, or another branch."""
+    pull = _pull_at(ctx, ref)
+    if pull is not None:
+        return pull.head_ref, pull.head_sha
+    if SHA.fullmatch(ref):
+        return ref, ref
+    branch = ref.removeprefix("refs/heads/")
+    return branch, hashlib.sha1(f"{ctx.repo}:{branch}".encode()).hexdigest()
+
+
+def get_repo(ctx: Ctx) -> Reply:
+    if not ctx.world.knows_repo(ctx.repo):
+        return not_found()
+    private = ctx.world.repos.get(ctx.repo, False)
+    return Reply(200, ctx.render.full_repository(ctx.repo, private=private))
 
 
 def get_pull(ctx: Ctx) -> Reply:
@@ -158,7 +189,7 @@ def _rerun(ctx: Ctx, *, failed_only: bool) -> Reply:
             job.status, job.conclusion, job.completed_at = "queued", None, None
     run.status, run.conclusion = "queued", None
     run.run_attempt += 1
-    run.updated_at = ctx.world.clock()
+    run.updated_at = run.started_at = ctx.world.clock()
     ctx.world.reruns.append(Rerun(ctx.repo, run.id, failed_only))
     return Reply(201, {})
 
@@ -198,12 +229,13 @@ def dispatch(ctx: Ctx) -> Reply:
     if not ctx.get("return_run_details", False):
         return Reply(204)
     now = ctx.world.clock()
+    branch, sha = _branch_and_sha(ctx, ref)
     run = WorkflowRun(
         id=ctx.world.next_id("run"),
         repo=ctx.repo,
         workflow_id=workflows[0].id,
-        head_sha="0" * 40,
-        head_branch=ref,
+        head_sha=sha,
+        head_branch=branch,
         event="workflow_dispatch",
         status="queued",
         conclusion=None,
@@ -221,6 +253,7 @@ def dispatch(ctx: Ctx) -> Reply:
 def ci_behaviours() -> dict[str, Handler]:
     """Operation id to handler for the CI operations."""
     return {
+        "repos/get": get_repo,
         "pulls/get": get_pull,
         "checks/list-for-ref": list_check_runs,
         "checks/get": get_check_run,
@@ -261,7 +294,7 @@ def pull_json(r: Render, pull: Pull) -> dict[str, Any]:
         "comments_url": f"{issue_url}/comments",
         "statuses_url": f"{r.api}/repos/{repo}/statuses/{pull.head_sha}",
         "number": number,
-        "state": pull.state,
+        "state": "closed" if pull.merged else pull.state,
         "locked": False,
         "title": pull.title,
         "user": r.user(pull.author),
@@ -270,8 +303,8 @@ def pull_json(r: Render, pull: Pull) -> dict[str, Any]:
         "milestone": None,
         "created_at": iso(pull.created_at),
         "updated_at": iso(pull.created_at),
-        "closed_at": None,
-        "merged_at": None,
+        "closed_at": iso(pull.created_at) if pull.merged or pull.state == "closed" else None,
+        "merged_at": iso(pull.created_at) if pull.merged else None,
         "merge_commit_sha": None,
         "assignee": None,
         "assignees": [],
@@ -306,7 +339,7 @@ def pull_json(r: Render, pull: Pull) -> dict[str, Any]:
         "author_association": r.world.association(repo, pull.author),
         "auto_merge": None,
         "draft": False,
-        "merged": False,
+        "merged": pull.merged,
         "mergeable": True,
         "mergeable_state": "clean",
         "merged_by": None,
@@ -422,7 +455,7 @@ def run_json(r: Render, run: WorkflowRun) -> dict[str, Any]:
         "pull_requests": _pulls_at(r, run.repo, run.head_sha),
         "created_at": iso(run.created_at),
         "updated_at": iso(run.updated_at),
-        "run_started_at": iso(run.created_at),
+        "run_started_at": iso(run.started_at or run.created_at),
         "actor": r.user(run.actor),
         "triggering_actor": r.user(run.actor),
         "jobs_url": f"{url}/jobs",

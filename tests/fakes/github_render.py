@@ -139,7 +139,9 @@ class Render:
             "site_admin": False,
         }
 
-    def repository(self, full_name: str, *, fork: bool = False) -> dict[str, Any]:
+    def repository(
+        self, full_name: str, *, fork: bool = False, private: bool = False
+    ) -> dict[str, Any]:
         owner, name = full_name.split("/", 1)
         repo_id = name_id(full_name)
         url = f"{self.api}/repos/{full_name}"
@@ -149,7 +151,7 @@ class Render:
             "name": name,
             "full_name": full_name,
             "owner": self.user(owner),
-            "private": False,
+            "private": private,
             "html_url": f"{WEB}/{full_name}",
             "description": None,
             "fork": fork,
@@ -182,6 +184,21 @@ class Render:
             "pushed_at": iso(APP_CREATED),
             "created_at": iso(APP_CREATED),
             "updated_at": iso(APP_CREATED),
+        }
+
+    def full_repository(self, full_name: str, *, private: bool = False) -> dict[str, Any]:
+        """``repos/get``'s shape: the repository with its settings and counts."""
+        return {
+            **self.repository(full_name, private=private),
+            "visibility": "private" if private else "public",
+            "has_discussions": False,
+            "network_count": 0,
+            "subscribers_count": 0,
+            "topics": [],
+            "is_template": False,
+            "allow_forking": True,
+            "web_commit_signoff_required": False,
+            "temp_clone_token": None,
         }
 
     def issue_comment(self, comment: Comment) -> dict[str, Any]:

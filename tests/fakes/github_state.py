@@ -111,6 +111,7 @@ class Pull:
     base_ref: str
     title: str
     created_at: datetime
+    merged: bool = False
 
 
 @dataclass
@@ -161,6 +162,7 @@ class WorkflowRun:
     created_at: datetime
     updated_at: datetime
     run_attempt: int = 1
+    started_at: datetime | None = None  # this attempt's start; the creation time when None
 
 
 @dataclass
@@ -219,6 +221,7 @@ class World:
     dispatches: list[Dispatch] = field(default_factory=list)
     reruns: list[Rerun] = field(default_factory=list)
     cancellations: list[tuple[str, int]] = field(default_factory=list)
+    repos: dict[str, bool] = field(default_factory=dict)  # added with add_repo: private?
     rate_limit: int = 5000
     rate_used: int = 0
     rate_reset: int = 0
@@ -281,6 +284,16 @@ class World:
 
     def hooks_of(self, repo: str) -> list[Hook]:
         return [hook for hook in self.hooks.values() if hook.repo == repo]
+
+    def knows_repo(self, repo: str) -> bool:
+        """A repository exists here once added, or once anything of it was seeded."""
+        return (
+            repo in self.repos
+            or any(pull.repo == repo for pull in self.pulls.values())
+            or any(workflow.repo == repo for workflow in self.workflows.values())
+            or any(repo in installation.repos for installation in self.installations.values())
+            or any(hook.repo == repo for hook in self.hooks.values())
+        )
 
     def statuses_for(self, repo: str, sha: str) -> list[CommitStatus]:
         """Latest status per context, newest first, as the combined status reports them."""
