@@ -75,6 +75,9 @@ class Target:
 
     ``forge`` is ``None`` when the text did not say and the syntax is shared by
     both forges (``owner/repo#12``); the resolver decides from configuration.
+
+    A *relative* target (``#12``, ``!12``) has ``repo == ""``: the repository comes
+    from where it was typed (``bot.targets`` resolves it); it prints as typed.
     """
 
     repo: str
@@ -82,8 +85,13 @@ class Target:
     number: int | None = None
     forge: Forge | None = None
 
+    @property
+    def relative(self) -> bool:
+        """Whether the repository is left to the context (``#12``, ``!12``)."""
+        return not self.repo
+
     def __str__(self) -> str:
-        prefix = f"{self.forge}:" if self.forge else ""
+        prefix = f"{self.forge}:" if self.forge and not self.relative else ""
         if self.number is None:
             return f"{prefix}{self.repo}"
         sigil = "!" if self.kind is TargetKind.MERGE_REQUEST else "#"

@@ -12,7 +12,9 @@ Intent
     - ``parse_target`` reads a repository reference (``owner/repo#12``,
       ``group/sub/project!12``, ``github:owner/repo``, a pull/merge request or
       issue URL) into a ``Target``; ``looks_like_target`` is the cheap test that
-      tells whether an argument was meant as one.
+      tells whether an argument was meant as one. The short forms ``#12`` and
+      ``!12`` read as *relative* targets (``repo == ""``); ``place_target`` puts
+      one in a repository by the same rules as the long forms.
 
 Deliberately not done
     - No I/O, no configuration, no platform knowledge: every function is pure.
@@ -23,6 +25,8 @@ Deliberately not done
       When in doubt a line is ignored rather than run.
     - No deciding which forge an ambiguous ``owner/repo#12`` lives on (the
       resolver does, from configuration), and no keeping the host of a URL.
+    - No deciding which repository ``#12`` means (``bot.targets`` does, from the
+      thread or the channel); a short form takes no ``github:``/``gitlab:`` prefix.
     - No unwrapping of platform link markup such as Slack's ``<url|label>``;
       connectors hand us plain text.
 
@@ -40,7 +44,7 @@ Errors
     └── ParseError          .message, .position: user input we could not read
         ├── UnclosedQuote   .quote: a quote never closed          (split_args)
         ├── TrailingEscape  a backslash with nothing after it     (split_args)
-        └── InvalidTarget   .text, .problem: not a target form    (parse_target)
+        └── InvalidTarget   .text, .problem: not a target form    (parse_target, place_target)
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ __all__ = [
     "join_args",
     "looks_like_target",
     "parse_target",
+    "place_target",
     "split_args",
 ]
 
@@ -96,7 +101,8 @@ class TrailingEscape(ParseError):
 _ACCEPTED_FORMS = (
     "owner/repo, owner/repo#12, group/project!12, group/subgroup/project#12, "
     "github:owner/repo#12, gitlab:group/project#12, "
-    "or the URL of a pull request, merge request or issue"
+    "the URL of a pull request, merge request or issue, "
+    "or #12 and !12 where the repository is known"
 )
 
 
@@ -320,6 +326,7 @@ def _is_bare(word: str) -> bool:
 _PREFIXES = {"github": Forge.GITHUB, "gitlab": Forge.GITLAB}
 _SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 _SIGIL = re.compile("[#!]")
+_SHORT = re.compile("[#!][0-9]")  # how a short target (#12, !12) begins
 _DIGITS = re.compile(r"[0-9]+")
 _MAX_NUMBER = 2**31 - 1
 _URL = re.compile(
@@ -336,7 +343,11 @@ def looks_like_target(text: str) -> bool:
     if not candidate or any(char.isspace() for char in candidate):
         return False
     head, colon, _ = candidate.partition(":")
-    return "/" in candidate or (bool(colon) and head.lower() in _PREFIXES)
+    return (
+        "/" in candidate
+        or (bool(colon) and head.lower() in _PREFIXES)
+        or _SHORT.match(candidate) is not None
+    )
 
 
 def parse_target(text: str) -> Target:
@@ -348,8 +359,32 @@ def parse_target(text: str) -> Target:
         raise InvalidTarget(candidate, "it contains whitespace")
     if "://" in candidate:
         return _parse_url(candidate)
+    if candidate[0] in "#!":
+        return _parse_short(candidate)
     forge, reference = _split_prefix(candidate)
     return _parse_reference(candidate, forge, reference)
+
+
+def place_target(short: Target, repo: str, forge: Forge | None) -> Target:
+    """Put the relative ``short`` (``#12``, ``!12``) in ``repo`` on ``forge``.
+
+    The result is what ``parse_target`` reads from ``forge:repo#12`` (``repo#12`` when
+    ``forge`` is None): ``#12`` is an issue on GitLab, ``!12`` a merge request, which
+    GitHub has none of (``InvalidTarget``).
+    """
+    if not short.relative or short.number is None:
+        raise ValueError(f"{short} is not a short target")
+    reference = f"{repo}{'!' if short.kind is TargetKind.MERGE_REQUEST else '#'}{short.number}"
+    text = f"{forge}:{reference}" if forge else reference
+    return _parse_reference(text, forge, reference)
+
+
+def _parse_short(text: str) -> Target:
+    """Read ``#N`` or ``!N``: a number in a repository the context will supply."""
+    sigil, number = text[0], _parse_number(text, text[1:])
+    if sigil == "!":
+        return Target("", TargetKind.MERGE_REQUEST, number, Forge.GITLAB)
+    return Target("", TargetKind.PULL_REQUEST, number, None)
 
 
 def _split_prefix(text: str) -> tuple[Forge | None, str]:
@@ -365,6 +400,8 @@ def _split_prefix(text: str) -> tuple[Forge | None, str]:
 def _parse_reference(text: str, forge: Forge | None, reference: str) -> Target:
     """Read ``path[#N|!N]``, the part after an optional prefix that named ``forge``."""
     path, sigil, digits = _split_sigil(reference)
+    if not path and sigil:
+        raise InvalidTarget(text, "a short target such as #12 or !12 takes no prefix")
     segments = _parse_path(text, path)
     number = _parse_number(text, digits) if sigil else None
     if forge is None and (sigil == "!" or len(segments) > 2):

@@ -27,8 +27,10 @@ from bot.messages import Invocation, Outgoing, OutgoingKind, Platform, Reply
 from bot.metrics import Metrics
 from bot.permissions import Authorizer, ConfigAuthorizer
 from bot.router import Command, Router
+from bot.store.channels import ChannelDefaults
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
+from bot.targets import TargetResolver
 from bot.worker import Backoff, InboxWorker, OutboxSender
 
 
@@ -95,6 +97,7 @@ def build_pipeline(
     log: logging.Logger,
     authorizer: Authorizer | None = None,
     metrics: Metrics | None = None,
+    resolver: TargetResolver | None = None,
 ) -> Pipeline:
     metrics = metrics or Metrics()
     clock = services.clock
@@ -106,6 +109,7 @@ def build_pipeline(
         services=services,
         handler_timeout=config.workers.handler_timeout,
         log=log.getChild("router"),
+        resolver=resolver or TargetResolver(ChannelDefaults()),
     )
     outbox_wake = asyncio.Event()
     inbox_worker = InboxWorker(

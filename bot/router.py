@@ -6,10 +6,11 @@ exports a ``commands()`` function; the application passes the lists to
 
 ``Router.dispatch`` runs one invocation through: split the text into words,
 find the command (longest name first, so ``secrets audit`` beats ``secrets``),
-bind typed arguments, ask the ``Authorizer`` for the user's level, run the
-handler under a time limit, and map every failure to a reply (see the error
-tree in ``bot.errors``). It never raises for a user's mistake or a handler's
-crash, and every decision yields exactly one ``Audit`` entry.
+bind typed arguments, resolve short targets (``#12``) with the ``TargetResolver``
+(so the authorizer and the handler see only full ones), ask the ``Authorizer``
+for the user's level, run the handler under a time limit, and map every failure
+to a reply (see the error tree in ``bot.errors``). It never raises for a user's
+mistake or a handler's crash, and every decision yields exactly one ``Audit`` entry.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Targ
 from bot.parsing import ParseError, split_args
 from bot.permissions import Authorizer
 from bot.store.queues import Audit
+from bot.targets import TargetResolver
 
 A = TypeVar("A")
 Handler = Callable[[Context, A], Awaitable[Reply]]
@@ -82,10 +84,13 @@ class Router:
         services: Services,
         handler_timeout: float,
         log: logging.Logger | logging.LoggerAdapter[logging.Logger],
+        resolver: TargetResolver | None = None,
     ) -> None:
         self._commands: list[Command[Any]] = sorted(commands, key=lambda c: -len(c.words))
         _check_unique(self._commands)
         self._authorizer = authorizer
+        # without channel defaults, a short target resolves only inside a thread about one
+        self._resolver = resolver or TargetResolver()
         self._services = services
         self._timeout = handler_timeout
         self._log = log
@@ -110,7 +115,10 @@ class Router:
             args = bind(command.args, command.specs, rest)
         except UsageError as exc:
             return self._outcome(invocation, command, "usage", _usage_reply(command, exc.message))
-        target = _target_of(args) or invocation.target
+        try:
+            args, target = await self._resolve(args, invocation)
+        except UsageError as exc:
+            return self._outcome(invocation, command, "usage", _usage_reply(command, exc.message))
         try:
             level = await self._authorizer.level_for(invocation.actor, target)
         except Exception:
@@ -127,6 +135,19 @@ class Router:
             catalog=Catalog(self.commands, level),
         )
         return await self._run(invocation, command, context, args)
+
+    async def _resolve(self, args: Any, invocation: Invocation) -> tuple[Any, Target | None]:
+        """Resolve every target argument in place; the command's target is the first one,
+        else the thread's. Raises ``UsageError`` for a short target nothing can place."""
+        resolved: dict[str, Target] = {}
+        for name, value in _targets_of(args):
+            full = await self._resolver.resolve(value, invocation)
+            if full is not None and full != value:
+                resolved[name] = full
+        if resolved:
+            args = dataclasses.replace(args, **resolved)
+        first = next((value for _, value in _targets_of(args)), None)
+        return args, first or await self._resolver.resolve(None, invocation)
 
     async def _run(
         self, invocation: Invocation, command: Command[Any], context: Context, args: object
@@ -226,12 +247,14 @@ def _aliases(commands: Sequence[Command[Any]]) -> set[str]:
     return {alias for command in commands for alias in command.aliases}
 
 
-def _target_of(args: object) -> Target | None:
+def _targets_of(args: object) -> list[tuple[str, Target]]:
+    """The arguments that hold a target, by field name, in declaration order."""
+    found = []
     for item in dataclasses.fields(args):  # type: ignore[arg-type]
         value = getattr(args, item.name)
         if isinstance(value, Target):
-            return value
-    return None
+            found.append((item.name, value))
+    return found
 
 
 def _ids(invocation: Invocation) -> dict[str, str]:

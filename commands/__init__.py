@@ -9,8 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.router import Command
-from commands import help, ping
+from commands import help, ping, subscribe
 
 
 def builtin_commands() -> list[Command[Any]]:
-    return [*ping.commands(), *help.commands()]
+    """Every command family, one line each: basics first, then channels."""
+    return [
+        *ping.commands(),
+        *help.commands(),
+        *subscribe.commands(),
+    ]

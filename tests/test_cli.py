@@ -85,9 +85,19 @@ def test_shell_answers_lines_in_order_separated_by_blank_lines(workdir: Path) ->
         "\n"
         "Commands you can run here\n"
         "Your access level here is admin. Say `help COMMAND` for details.\n"
-        "command         what it does\n"
-        "help [COMMAND]  List the commands you can run here, or explain one.\n"
-        "ping            Check that the bot is up; shows its version and uptime.\n"
+        "command                                 what it does\n"
+        "help [COMMAND]                          List the commands you can run here, "
+        "or explain one.\n"
+        "ping                                    Check that the bot is up; shows its version "
+        "and uptime.\n"
+        "subscribe OWNER/REPO [runs|alerts|all]  Post a repository's run results and alerts "
+        "in this channel.\n"
+        "subscriptions                           List the repositories this channel is "
+        "subscribed to.\n"
+        "unsubscribe OWNER/REPO                  Stop posting a repository's run results and "
+        "alerts in this channel.\n"
+        "use [OWNER/REPO] [--clear]              Show or set this channel's default "
+        "repository (what #12 means here).\n"
     )
 
 

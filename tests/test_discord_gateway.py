@@ -91,6 +91,9 @@ async def test_identify_asks_only_for_guilds_guild_messages_and_direct_messages(
     assert [call.path for call in fake.requests("GET", "/gateway/bot")] == ["/gateway/bot"]
 
 
+REPO_HELP = "the repository, as owner/repo or group/project"
+
+
 async def test_slash_command_is_registered_in_the_configured_guild(
     bot: RunningBot, fake: FakeDiscord
 ) -> None:
@@ -116,6 +119,51 @@ async def test_slash_command_is_registered_in_the_configured_guild(
             "name": "ping",
             "description": "Check that the bot is up; shows its version and uptime.",
             "options": [],
+        },
+        {
+            "type": 1,
+            "name": "subscribe",
+            "description": "Post a repository's run results and alerts in this channel.",
+            "options": [
+                {"type": 3, "name": "repo", "description": REPO_HELP, "required": True},
+                {
+                    "type": 3,
+                    "name": "topics",
+                    "description": "what to post here (default: all)",
+                    "required": False,
+                },
+            ],
+        },
+        {
+            "type": 1,
+            "name": "subscriptions",
+            "description": "List the repositories this channel is subscribed to.",
+            "options": [],
+        },
+        {
+            "type": 1,
+            "name": "unsubscribe",
+            "description": "Stop posting a repository's run results and alerts in this channel.",
+            "options": [{"type": 3, "name": "repo", "description": REPO_HELP, "required": True}],
+        },
+        {
+            "type": 1,
+            "name": "use",
+            "description": "Show or set this channel's default repository (what #12 means here).",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "repo",
+                    "description": "the channel's new default repository",
+                    "required": False,
+                },
+                {
+                    "type": 5,
+                    "name": "clear",
+                    "description": "remove the channel's default",
+                    "required": False,
+                },
+            ],
         },
     ]
 

@@ -82,7 +82,15 @@ def test_the_definition_has_typed_options_required_first() -> None:
     definition = SLASH.definition()
 
     assert definition["name"] == "chatops"
-    assert [o["name"] for o in definition["options"]] == ["ci-status", "help", "ping"]
+    assert [o["name"] for o in definition["options"]] == [
+        "ci-status",
+        "help",
+        "ping",
+        "subscribe",
+        "subscriptions",
+        "unsubscribe",
+        "use",
+    ]
     assert definition["options"][0] == {
         "type": 1,
         "name": "ci-status",

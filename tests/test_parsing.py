@@ -18,6 +18,7 @@ from bot.parsing import (
     join_args,
     looks_like_target,
     parse_target,
+    place_target,
     split_args,
 )
 
@@ -33,7 +34,8 @@ GITLAB = Forge.GITLAB
 ACCEPTED = (
     " Accepted forms: owner/repo, owner/repo#12, group/project!12, group/subgroup/project#12, "
     "github:owner/repo#12, gitlab:group/project#12, "
-    "or the URL of a pull request, merge request or issue."
+    "the URL of a pull request, merge request or issue, "
+    "or #12 and !12 where the repository is known."
 )
 
 # --- find_commands ----------------------------------------------------------------------------
@@ -333,6 +335,12 @@ TARGET_CASES = [
     ("https://git.example.org/g/p/-/merge_requests/12/diffs", Target("g/p", MR, 12, GITLAB)),
     ("https://gitlab.com/group/project/-/issues/12/", Target("group/project", ISSUE, 12, GITLAB)),
     ("https://gitlab.com/g/p/-/issues/12#note_1", Target("g/p", ISSUE, 12, GITLAB)),
+    # short targets: the repository comes from the thread or the channel
+    ("#12", Target("", PR, 12, None)),
+    (" #7\n", Target("", PR, 7, None)),
+    ("#007", Target("", PR, 7, None)),
+    ("#2147483647", Target("", PR, 2147483647, None)),
+    ("!12", Target("", MR, 12, GITLAB)),
 ]
 
 
@@ -352,10 +360,19 @@ TARGET_ERRORS = [
         '"repo" is not a valid target: it needs an owner or group and a repository, '
         "as in owner/repo.",
     ),
+    ("#", '"#" is not a valid target: the number is missing.'),
+    ("!", '"!" is not a valid target: the number is missing.'),
+    ("#x", '"#x" is not a valid target: "x" is not a number.'),
+    ("#12/a", '"#12/a" is not a valid target: "12/a" is not a number.'),
+    ("#1#2", '"#1#2" is not a valid target: "1#2" is not a number.'),
+    ("!0", '"!0" is not a valid target: the number must be between 1 and 2147483647.'),
     (
-        "#12",
-        '"#12" is not a valid target: it needs an owner or group and a repository, '
-        "as in owner/repo.",
+        "github:#12",
+        '"github:#12" is not a valid target: a short target such as #12 or !12 takes no prefix.',
+    ),
+    (
+        "gitlab:!3",
+        '"gitlab:!3" is not a valid target: a short target such as #12 or !12 takes no prefix.',
     ),
     ("a//b", '"a//b" is not a valid target: it has an empty path segment.'),
     ("a/b/", '"a/b/" is not a valid target: it has an empty path segment.'),
@@ -451,7 +468,12 @@ LOOKS_CASES = [
     ("a//b", True),
     ("feature/login", True),
     ("repo", False),
-    ("#12", False),
+    ("#12", True),
+    ("!3", True),
+    ("#1x", True),
+    ("#general", False),
+    ("#", False),
+    ("!", False),
     ("--force", False),
     ("key:value", False),
     ("a b/c", False),
@@ -483,6 +505,12 @@ def reference_texts(draw: st.DrawFn) -> str:
 
 
 @st.composite
+def short_texts(draw: st.DrawFn) -> str:
+    """A valid short target: ``#N`` or ``!N``."""
+    return f"{draw(st.sampled_from(['#', '!']))}{draw(NUMBER)}"
+
+
+@st.composite
 def url_texts(draw: st.DrawFn) -> str:
     """A valid pull request, merge request or issue URL."""
     host, number, end = draw(HOST), draw(NUMBER), draw(URL_END)
@@ -494,7 +522,7 @@ def url_texts(draw: st.DrawFn) -> str:
     return f"https://{host}/{path}/-/{page}/{number}{end}"
 
 
-@given(st.one_of(reference_texts(), url_texts()))
+@given(st.one_of(reference_texts(), url_texts(), short_texts()))
 def test_every_parsed_target_round_trips_through_str(text: str) -> None:
     target = parse_target(text)
     assert parse_target(str(target)) == target
@@ -511,3 +539,60 @@ def test_parse_target_raises_only_invalid_target(text: str) -> None:
     else:
         assert type(error) is InvalidTarget
         assert error.message.endswith(ACCEPTED)
+
+
+def test_short_targets_are_relative_and_print_as_typed() -> None:
+    assert [(t.relative, str(t)) for t in map(parse_target, ["#12", "!3", "a/b#12"])] == [
+        (True, "#12"),
+        (True, "!3"),
+        (False, "a/b#12"),
+    ]
+
+
+PLACE_CASES = [
+    ("#12", "acme/web", GITHUB, Target("acme/web", PR, 12, GITHUB)),
+    ("#12", "acme/web", None, Target("acme/web", PR, 12, None)),
+    ("#12", "group/project", GITLAB, Target("group/project", ISSUE, 12, GITLAB)),
+    ("!12", "group/project", GITLAB, Target("group/project", MR, 12, GITLAB)),
+    ("!12", "group/project", None, Target("group/project", MR, 12, GITLAB)),
+    ("#3", "group/sub/project", None, Target("group/sub/project", ISSUE, 3, GITLAB)),
+]
+
+
+@pytest.mark.parametrize(("short", "repo", "forge", "expected"), PLACE_CASES)
+def test_place_target_follows_the_long_form_rules(
+    short: str, repo: str, forge: Forge | None, expected: Target
+) -> None:
+    assert place_target(parse_target(short), repo, forge) == expected
+
+
+def test_place_target_refuses_a_merge_request_on_github() -> None:
+    with pytest.raises(InvalidTarget) as caught:
+        place_target(parse_target("!12"), "acme/web", GITHUB)
+    assert caught.value.problem == (
+        'GitHub has no merge requests ("!"); use "#" for a pull request'
+    )
+    assert caught.value.text == "github:acme/web!12"
+
+
+def test_place_target_takes_only_short_targets() -> None:
+    with pytest.raises(ValueError, match="acme/web#1 is not a short target"):
+        place_target(parse_target("acme/web#1"), "acme/api", None)
+
+
+@given(
+    short=short_texts(),
+    repo=st.lists(SEGMENT, min_size=2, max_size=4).map("/".join),
+    forge=st.sampled_from([None, GITHUB, GITLAB]),
+)
+def test_placing_a_short_target_is_parsing_its_long_form(
+    short: str, repo: str, forge: Forge | None
+) -> None:
+    long_form = f"{forge}:{repo}{short}" if forge else f"{repo}{short}"
+    expected = _error_from(parse_target, long_form)
+    if expected is None:
+        assert place_target(parse_target(short), repo, forge) == parse_target(long_form)
+    else:
+        with pytest.raises(InvalidTarget) as caught:
+            place_target(parse_target(short), repo, forge)
+        assert caught.value.message == expected.message

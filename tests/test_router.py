@@ -19,6 +19,7 @@ from bot.errors import UpstreamError
 from bot.messages import (
     Actor,
     Field,
+    Forge,
     Invocation,
     Level,
     Platform,
@@ -216,6 +217,68 @@ async def test_thread_target_is_used_when_no_target_is_given() -> None:
     assert outcome.reply.fields[0] == Field("target", "acme/web#4")
 
 
+RESCAN_USAGE = (
+    Field("Usage", "rescan [TARGET] [--full] [--limit N]"),
+    Field("Examples", "rescan acme/web#12"),
+)
+
+
+async def test_short_target_takes_the_threads_repository() -> None:
+    thread = Target(repo="acme/web", kind=TargetKind.PULL_REQUEST, number=12, forge=Forge.GITHUB)
+    outcome = await make_router(grants=(WRITER,)).dispatch(
+        invocation("rescan #13", user="U9", target=thread)
+    )
+    assert outcome.reply == Reply(
+        title="rescan",
+        fields=(Field("target", "github:acme/web#13"), Field("full", "False"), Field("limit", "3")),
+    )
+
+
+async def test_short_target_without_a_thread_is_a_usage_error_saying_how() -> None:
+    inv = invocation("rescan #13", user="U9")
+    outcome = await make_router(grants=(WRITER,)).dispatch(inv)
+    assert outcome.reply == Reply(
+        title="Wrong arguments for `rescan`",
+        status=Status.ERROR,
+        paragraphs=("`#13` needs a repository: say `owner/repo#13`.",),
+        fields=RESCAN_USAGE,
+    )
+    assert outcome.audit == Audit(
+        platform="slack",
+        actor="slack:U9",
+        decision="usage",
+        invocation_id=inv.id,
+        command="rescan",
+    )
+
+
+async def test_merge_request_short_target_in_a_github_thread_is_a_usage_error() -> None:
+    thread = Target(repo="acme/web", kind=TargetKind.PULL_REQUEST, number=12, forge=Forge.GITHUB)
+    outcome = await make_router(grants=(WRITER,)).dispatch(
+        invocation("rescan !13", user="U9", target=thread)
+    )
+    assert outcome.reply == Reply(
+        title="Wrong arguments for `rescan`",
+        status=Status.ERROR,
+        paragraphs=(
+            '`!13` cannot be read in acme/web: GitHub has no merge requests ("!"); '
+            'use "#" for a pull request.',
+        ),
+        fields=RESCAN_USAGE,
+    )
+
+
+async def test_the_authorizer_sees_the_resolved_target() -> None:
+    scoped = PermissionGrant(level=Level.WRITE, platform="*", users=("U1",), repos=("acme/*",))
+    router = make_router(grants=(scoped,))
+    inside = Target(repo="acme/web", kind=TargetKind.PULL_REQUEST, number=1)
+    outside = Target(repo="other/web", kind=TargetKind.PULL_REQUEST, number=1)
+    allowed = await router.dispatch(invocation("rescan #2", target=inside))
+    denied = await router.dispatch(invocation("rescan #2", target=outside))
+    assert (allowed.result, allowed.reply.fields[0]) == ("ok", Field("target", "acme/web#2"))
+    assert (denied.result, denied.audit.level) == ("denied", "read")
+
+
 async def test_repo_scoped_grant_applies_only_inside_its_repos() -> None:
     scoped = PermissionGrant(level=Level.WRITE, platform="*", users=("U1",), repos=("acme/*",))
     router = make_router(grants=(scoped,))
@@ -274,7 +337,12 @@ async def test_help_lists_only_what_the_user_may_run() -> None:
                 ("help [COMMAND]", "List the commands you can run here, or explain one."),
                 ("ping", "Check that the bot is up; shows its version and uptime."),
                 ("slow", "Never finishes."),
+                ("subscriptions", "List the repositories this channel is subscribed to."),
                 ("upstream", "Upstream fails."),
+                (
+                    "use [OWNER/REPO] [--clear]",
+                    "Show or set this channel's default repository (what #12 means here).",
+                ),
             ),
         ),
     )

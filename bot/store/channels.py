@@ -9,7 +9,9 @@ Invariants: repository names are stored and matched in lower case (both forges t
 them case-insensitively); one subscription per channel and repository (subscribing again changes its
 topics), one default per channel; a channel is named by its platform and channel id, and
 the stored ``ReplyTarget`` is where notifications are posted (channel only: no thread,
-message or connector hints, which expire).
+message or connector hints, which expire). Writes are single statements or an insert that
+falls back to an update when a concurrent writer inserted first, so two replicas handling
+the same request at once leave one row and neither fails.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from tortoise.transactions import in_transaction
+from tortoise.exceptions import IntegrityError
 
 from bot.messages import Forge, Platform, ReplyTarget
 from bot.store.models import ChannelDefault, Subscription
@@ -60,36 +63,39 @@ class Subscriptions:
         topics: Topic,
         by: str,
         now: datetime,
-    ) -> tuple[Subscriber, bool]:
-        """Subscribe the channel of ``target``; True when it is new, False when it changed
-        (or kept) the topics of an existing subscription."""
+    ) -> tuple[Subscriber, Topic | None]:
+        """Subscribe the channel of ``target`` to ``topics`` of the repository.
+
+        Returns the subscription and the topics it had before: ``None`` when it is new.
+        Subscribing again changes the topics and keeps who subscribed first, and when.
+        """
         channel, repo = channel_target(target), repo.lower()
-        async with in_transaction():
-            row = (
-                await Subscription.filter(
-                    platform=channel.platform.value,
-                    channel=channel.channel,
-                    forge=forge.value,
-                    repo=repo,
-                )
-                .select_for_update()
-                .first()
-            )
+        key: dict[str, Any] = {
+            "platform": channel.platform.value,
+            "channel": channel.channel,
+            "forge": forge.value,
+            "repo": repo,
+        }
+        for _ in range(2):
+            row = await Subscription.get_or_none(**key)
             if row is not None:
-                row.topics = topics.value
-                await row.save(update_fields=["topics"])
-                return _subscriber(row), False
-            row = await Subscription.create(
-                platform=channel.platform.value,
-                channel=channel.channel,
-                forge=forge.value,
-                repo=repo,
-                topics=topics.value,
-                target=channel.to_dict(),
-                created_by=by,
-                created_at=now,
-            )
-        return _subscriber(row), True
+                previous = Topic(row.topics)
+                if previous is not topics:
+                    await Subscription.filter(id=row.id).update(topics=topics.value)
+                    row.topics = topics.value
+                return _subscriber(row), previous
+            try:
+                row = await Subscription.create(
+                    **key,
+                    topics=topics.value,
+                    target=channel.to_dict(),
+                    created_by=by,
+                    created_at=now,
+                )
+            except IntegrityError:
+                continue  # another request inserted it since we looked: update that one
+            return _subscriber(row), None
+        raise RuntimeError(f"the subscription of {channel.channel} to {repo} keeps changing")
 
     async def unsubscribe(self, target: ReplyTarget, forge: Forge, repo: str) -> bool:
         """Remove the channel's subscription; False if there was none."""
@@ -131,12 +137,27 @@ class ChannelDefaults:
 
     async def set(
         self, platform: Platform, channel: str, forge: Forge, repo: str, by: str, now: datetime
-    ) -> None:
-        await ChannelDefault.update_or_create(
-            defaults={"forge": forge.value, "repo": repo.lower(), "set_by": by, "updated_at": now},
-            platform=platform.value,
-            channel=channel,
-        )
+    ) -> DefaultRepo | None:
+        """Make ``repo`` the channel's default; returns the default it replaced, if any."""
+        values: dict[str, Any] = {
+            "forge": forge.value,
+            "repo": repo.lower(),
+            "set_by": by,
+            "updated_at": now,
+        }
+        for _ in range(2):
+            previous = await self.get(platform, channel)
+            if previous is not None:
+                await ChannelDefault.filter(platform=platform.value, channel=channel).update(
+                    **values
+                )
+                return previous
+            try:
+                await ChannelDefault.create(platform=platform.value, channel=channel, **values)
+            except IntegrityError:
+                continue  # another request set one since we looked: replace that one
+            return None
+        raise RuntimeError(f"the default repository of {channel} keeps changing")
 
     async def clear(self, platform: Platform, channel: str) -> bool:
         deleted: int = await ChannelDefault.filter(
