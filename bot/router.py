@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 from bot.arguments import ArgumentSpec, argument_specs, bind, usage_line
 from bot.context import Catalog, Context, Services
 from bot.errors import CommandError, PermissionDenied, UpstreamError, UsageError
+from bot.forge import NotFound
 from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Target
 from bot.parsing import ParseError, split_args
 from bot.permissions import Authorizer
@@ -301,6 +302,8 @@ def _denied_reply(command: Command[Any], level: Level) -> Reply:
 
 
 def _upstream_reply(exc: UpstreamError) -> Reply:
+    if isinstance(exc, NotFound):  # an answer about the target, not a failure of the forge
+        return Reply(title=f"Not found: {exc.name}", status=Status.ERROR, paragraphs=(exc.message,))
     status = f" (HTTP {exc.status})" if exc.status is not None else ""
     return Reply(
         title=f"{exc.platform} did not answer as expected{status}",

@@ -16,12 +16,14 @@ from bot.arguments import NoArgs
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
 from bot.errors import UpstreamError
+from bot.forge import NotFound
 from bot.messages import (
     Actor,
     Field,
     Forge,
     Invocation,
     Level,
+    Outgoing,
     Platform,
     Reply,
     ReplyTarget,
@@ -68,6 +70,23 @@ async def upstream(_ctx: Context, _args: NoArgs) -> Reply:
     raise UpstreamError("GitHub", "the API is down", status=502)
 
 
+async def missing(_ctx: Context, _args: NoArgs) -> Reply:
+    raise NotFound("GitHub", "pull request", "acme/web#404")
+
+
+NOTICE_TARGET = ReplyTarget(platform=Platform.GITHUB, channel="acme/web", thread="12")
+
+
+async def notify(ctx: Context, _args: NoArgs) -> Reply:
+    ctx.also_send(NOTICE_TARGET, Reply(title="summary"), "summary")
+    return Reply(title="noted")
+
+
+async def notify_then_crash(ctx: Context, _args: NoArgs) -> Reply:
+    ctx.also_send(NOTICE_TARGET, Reply(title="summary"), "summary")
+    raise RuntimeError("after queueing a follow-up")
+
+
 def extra_commands() -> list[Command[Any]]:
     return [
         Command(
@@ -81,6 +100,14 @@ def extra_commands() -> list[Command[Any]]:
         Command(name="crash", summary="Always crashes.", handler=crash, args=NoArgs),
         Command(name="slow", summary="Never finishes.", handler=slow, args=NoArgs),
         Command(name="upstream", summary="Upstream fails.", handler=upstream, args=NoArgs),
+        Command(name="missing", summary="Finds nothing.", handler=missing, args=NoArgs),
+        Command(name="notify", summary="Also posts elsewhere.", handler=notify, args=NoArgs),
+        Command(
+            name="notify-crash",
+            summary="Queues a follow-up, then crashes.",
+            handler=notify_then_crash,
+            args=NoArgs,
+        ),
     ]
 
 
@@ -325,6 +352,34 @@ async def test_upstream_error_names_platform_and_status() -> None:
     )
 
 
+async def test_a_target_the_forge_does_not_have_is_answered_as_not_found() -> None:
+    outcome = await make_router().dispatch(invocation("missing"))
+    assert (outcome.result, outcome.reply) == (
+        "error",
+        Reply(
+            title="Not found: acme/web#404",
+            status=Status.ERROR,
+            paragraphs=("GitHub has no pull request acme/web#404 that the bot can see.",),
+        ),
+    )
+
+
+async def test_follow_ups_leave_with_a_successful_answer_only() -> None:
+    router = make_router()
+    done = invocation("notify")
+    outcome = await router.dispatch(done)
+    assert outcome.followups == (
+        Outgoing(
+            target=NOTICE_TARGET,
+            reply=Reply(title="summary"),
+            key=f"summary:{done.id}",
+            invocation_id=done.id,
+        ),
+    )
+    crashed = await router.dispatch(invocation("notify-crash"))
+    assert (crashed.result, crashed.followups) == ("crash", ())
+
+
 async def test_help_lists_only_what_the_user_may_run() -> None:
     outcome = await make_router().dispatch(invocation("help"))
     assert outcome.reply == Reply(
@@ -335,6 +390,9 @@ async def test_help_lists_only_what_the_user_may_run() -> None:
             rows=(
                 ("crash", "Always crashes."),
                 ("help [COMMAND]", "List the commands you can run here, or explain one."),
+                ("missing", "Finds nothing."),
+                ("notify", "Also posts elsewhere."),
+                ("notify-crash", "Queues a follow-up, then crashes."),
                 ("ping", "Check that the bot is up; shows its version and uptime."),
                 ("slow", "Never finishes."),
                 ("subscriptions", "List the repositories this channel is subscribed to."),
