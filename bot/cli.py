@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -29,12 +30,13 @@ from bot.integrations import StartupError
 from bot.logs import configure_logging
 from bot.messages import Platform
 from bot.pipeline import build_pipeline
-from bot.store.database import DatabaseError, dialect_of, open_database
+from bot.runs import RunTracker
+from bot.store.database import Database, DatabaseError, dialect_of, open_database
 from bot.store.queues import OutboxQueue
 from bot.web import create_app, serve, version
 from commands import builtin_commands
 from connectors.github.setup import SetupError, describe, setup_repo
-from connectors.integrations import enabled_integrations
+from connectors.integrations import enabled_integrations, open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lines
 
@@ -197,13 +199,44 @@ async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) 
         print(f"chatops: {exc}", file=stderr)
         return EXIT_ERROR
     clock = SystemClock()
+    try:
+        async with open_forges(config, clock, log) as forges:
+            tracker = RunTracker(
+                forges=forges,
+                settings=config.ci,
+                clock=clock,
+                outbox=OutboxQueue(database),
+                log=log.getChild("ci"),
+            )
+            services = Services(
+                clock=clock,
+                started_at=clock.now(),
+                version=version(),
+                forges=forges,
+                runs=tracker,
+                ci=config.ci,
+            )
+            return await _shell_session(config, database, services, stdin, stdout, stderr, log)
+    finally:
+        await database.close()
+
+
+async def _shell_session(
+    config: Config,
+    database: Database,
+    services: Services,
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+    log: logging.Logger,
+) -> int:
     connector = ShellConnector(stdout)
     pipeline = build_pipeline(
         config,
         database,
         commands=builtin_commands(),
         connectors={Platform.SHELL: connector},
-        services=Services(clock=clock, started_at=clock.now(), version=version()),
+        services=services,
         log=log,
     )
     session = ShellSession(
@@ -213,13 +246,10 @@ async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) 
         reply_timeout=config.workers.handler_timeout + 5.0,
     )
     status = EXIT_OK
-    try:
-        async for line in read_lines(stdin, stdout if stdin.isatty() else None):
-            try:
-                await session.run_line(line)
-            except (ShellDeliveryFailed, TimeoutError) as exc:
-                print(f"chatops: no reply: {exc or 'timed out'}", file=stderr)
-                status = EXIT_ERROR
-    finally:
-        await database.close()
+    async for line in read_lines(stdin, stdout if stdin.isatty() else None):
+        try:
+            await session.run_line(line)
+        except (ShellDeliveryFailed, TimeoutError) as exc:
+            print(f"chatops: no reply: {exc or 'timed out'}", file=stderr)
+            status = EXIT_ERROR
     return status

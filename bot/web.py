@@ -6,7 +6,10 @@ in reverse: database, HTTP client session, pipeline, workers, scheduler.
 Each ``Integration`` (a platform package) installs its routes and its own
 context between the HTTP session and the pipeline; its context registers what it
 provides (connector, authorizer, jobs) in ``REGISTRY``, which the pipeline and the
-scheduler read once when they start (see ``bot.integrations``).
+scheduler read once when they start (see ``bot.integrations``). The pipeline context
+also builds the run tracker (``bot.runs``): the forge webhooks reach it as
+``CI_EVENTS``, the handlers as ``Services.runs``, and when a forge is configured its
+stuck-run job (``ci-reconcile``) joins the scheduler.
 
 Endpoints:
 - ``GET /healthz``: 200 while the process serves requests.
@@ -26,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from importlib import metadata
 from typing import Any
@@ -39,14 +42,16 @@ from bot.config import Config
 from bot.context import Services
 from bot.delivery import Connector
 from bot.forge import CiEventSink
-from bot.integrations import CombinedAuthorizer, Integration, Registry
+from bot.integrations import CombinedAuthorizer, Integration, Registry, ScheduledJob
 from bot.messages import Platform
 from bot.metrics import Metrics
 from bot.permissions import ConfigAuthorizer
 from bot.pipeline import Pipeline, build_pipeline, run_workers
 from bot.router import Command
+from bot.runs import RunTracker
 from bot.scheduler import HousekeepingDeps, build_scheduler
 from bot.store.database import Database, open_database
+from bot.store.queues import OutboxQueue
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)
@@ -123,9 +128,29 @@ def _pipeline_ctx(commands: list[Command[Any]]) -> Any:
         clock = app[CLOCK]
         config = app[CONFIG]
         registry = app[REGISTRY]
-        services = Services(
-            clock=clock, started_at=clock.now(), version=version(), forges=registry.forges
+        log = app[LOG]
+        tracker = RunTracker(
+            forges=registry.forges,
+            settings=config.ci,
+            clock=clock,
+            outbox=OutboxQueue(app[DATABASE]),
+            log=log.getChild("ci"),
+            # the pipeline is built below; messages the tracker enqueues wake its sender
+            wake=lambda: app[PIPELINE].outbox_wake.set(),
         )
+        services = Services(
+            clock=clock,
+            started_at=clock.now(),
+            version=version(),
+            forges=registry.forges,
+            runs=tracker,
+            ci=config.ci,
+        )
+        app[CI_EVENTS] = tracker
+        if registry.forges:
+            registry.add_job(
+                ScheduledJob("ci-reconcile", config.ci.reconcile_cron, _reconcile_job(tracker, log))
+            )
         app[PIPELINE] = build_pipeline(
             config,
             app[DATABASE],
@@ -141,6 +166,16 @@ def _pipeline_ctx(commands: list[Command[Any]]) -> Any:
         yield
 
     return context
+
+
+def _reconcile_job(tracker: RunTracker, log: logging.Logger) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        try:
+            await tracker.reconcile()
+        except Exception:
+            log.exception("CI reconciliation failed; it runs again on schedule")
+
+    return job
 
 
 async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot.router import Command
-from commands import help, ping, subscribe
+from commands import help, ping, rescan, status, subscribe
 
 
 def builtin_commands() -> list[Command[Any]]:
-    """Every command family, one line each: basics first, then channels."""
+    """Every command family, one line each: basics first, then CI, then channels."""
     return [
         *ping.commands(),
         *help.commands(),
+        *status.commands(),
+        *rescan.commands(),
         *subscribe.commands(),
     ]

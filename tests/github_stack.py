@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.arguments import NoArgs
 from bot.config import Config, DatabaseSettings, OutboxSettings, Secret, WorkerSettings
+from bot.config.ci import CiSettings
 from bot.config.platforms import GitHubSettings
 from bot.context import Context
 from bot.messages import Level, Reply, Status
@@ -134,7 +135,9 @@ class Stack:
         return await self.client.post("/webhooks/github", data=body, headers=sent)
 
 
-def github_config(database_url: str, api_url: str, **github: Any) -> Config:
+def github_config(
+    database_url: str, api_url: str, ci: CiSettings | None = None, **github: Any
+) -> Config:
     settings: dict[str, Any] = {
         "enabled": True,
         "api_url": api_url,
@@ -148,6 +151,7 @@ def github_config(database_url: str, api_url: str, **github: Any) -> Config:
         workers=WorkerSettings(poll_interval=0.01),
         outbox=OutboxSettings(backoff_base=0.01, backoff_cap=0.05),
         github=GitHubSettings(**settings),
+        ci=ci or CiSettings(),
     )
 
 
@@ -164,13 +168,14 @@ async def github_stack(
     fake: FakeGitHub | None = None,
     clock: FakeClock | None = None,
     extra_commands: Sequence[Command[Any]] = (DEPLOY,),
+    ci: CiSettings | None = None,
     **github: Any,
 ) -> AsyncIterator[Stack]:
     clock = clock or FakeClock()
     await migrate(database_url)
     async with fake or FakeGitHub(clock=clock.now) as fake_github:
         fake_github.add_token(TOKEN)
-        config = github_config(database_url, fake_github.url, **github)
+        config = github_config(database_url, fake_github.url, ci, **github)
         app = create_app(
             config,
             commands=[*builtin_commands(), *extra_commands],

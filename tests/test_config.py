@@ -204,7 +204,7 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
         (
             {"source": "x"},
             "source: unknown key; expected one of bot, server, database, workers, outbox, "
-            "scheduler, logging, permissions, shell, github, slack, discord",
+            "scheduler, logging, permissions, shell, ci, github, slack, discord",
         ),
         ({"server": {"port": "abc"}}, "server.port: expected an integer, got 'abc'"),
         ({"server": {"port": True}}, "server.port: expected an integer, got true"),
@@ -756,8 +756,8 @@ def test_override_text_conversion(hint: Any, text: str, expected: object) -> Non
         (
             {"CHATOPS__JIRA__URL": "x"},
             "jira.url (from CHATOPS__JIRA__URL): 'jira': unknown key; expected one of bot, "
-            "server, database, workers, outbox, scheduler, logging, permissions, shell, github, "
-            "slack, discord",
+            "server, database, workers, outbox, scheduler, logging, permissions, shell, ci, "
+            "github, slack, discord",
         ),
         (
             {"CHATOPS__SERVER__PORT": "abc"},
@@ -866,6 +866,12 @@ def test_render_defaults_shows_every_section_and_key() -> None:
         "logging": {"level": "INFO", "format": "json"},
         "permissions": {"default_level": "read", "grants": []},
         "shell": {"user": "local"},
+        "ci": {
+            "rescan_window_seconds": 120,
+            "stuck_after_minutes": 60,
+            "reconcile_cron": "*/10 * * * *",
+            "workflows": [],
+        },
     }
     assert round_trip(Config()) == Config()
 

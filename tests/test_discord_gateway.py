@@ -94,6 +94,14 @@ async def test_identify_asks_only_for_guilds_guild_messages_and_direct_messages(
 REPO_HELP = "the repository, as owner/repo or group/project"
 
 
+TARGET_OPTION = {
+    "type": 3,
+    "name": "target",
+    "description": "the pull request (owner/repo#12)",
+    "required": False,
+}
+
+
 async def test_slash_command_is_registered_in_the_configured_guild(
     bot: RunningBot, fake: FakeDiscord
 ) -> None:
@@ -122,6 +130,24 @@ async def test_slash_command_is_registered_in_the_configured_guild(
         },
         {
             "type": 1,
+            "name": "rescan",
+            "description": "Run CI again on a pull request's head commit; the result follows here.",
+            "options": [TARGET_OPTION],
+        },
+        {
+            "type": 1,
+            "name": "restart",
+            "description": "Cancel the CI running on a pull request, then run it again.",
+            "options": [TARGET_OPTION],
+        },
+        {
+            "type": 1,
+            "name": "status",
+            "description": "Show the CI state of a pull request's head commit.",
+            "options": [TARGET_OPTION],
+        },
+        {
+            "type": 1,
             "name": "subscribe",
             "description": "Post a repository's run results and alerts in this channel.",
             "options": [
@@ -145,6 +171,12 @@ async def test_slash_command_is_registered_in_the_configured_guild(
             "name": "unsubscribe",
             "description": "Stop posting a repository's run results and alerts in this channel.",
             "options": [{"type": 3, "name": "repo", "description": REPO_HELP, "required": True}],
+        },
+        {
+            "type": 1,
+            "name": "update",
+            "description": "Refresh the pull request's summary comment without starting anything.",
+            "options": [TARGET_OPTION],
         },
         {
             "type": 1,

@@ -86,9 +86,13 @@ def test_the_definition_has_typed_options_required_first() -> None:
         "ci-status",
         "help",
         "ping",
+        "rescan",
+        "restart",
+        "status",
         "subscribe",
         "subscriptions",
         "unsubscribe",
+        "update",
         "use",
     ]
     assert definition["options"][0] == {

@@ -111,10 +111,17 @@ def extra_commands() -> list[Command[Any]]:
     ]
 
 
+def router_commands() -> list[Command[Any]]:
+    """The built-in commands, with this module's stand-ins in place of those of the same name."""
+    extra = extra_commands()
+    replaced = {command.name for command in extra}
+    return [*(c for c in builtin_commands() if c.name not in replaced), *extra]
+
+
 def make_router(grants: tuple[PermissionGrant, ...] = (), timeout: float = 5.0) -> Router:
     clock = FakeClock()
     return Router(
-        [*builtin_commands(), *extra_commands()],
+        router_commands(),
         authorizer=ConfigAuthorizer(PermissionsSettings(grants=grants)),
         services=Services(clock=clock, started_at=clock.now(), version="1.2.3"),
         handler_timeout=timeout,
@@ -395,6 +402,7 @@ async def test_help_lists_only_what_the_user_may_run() -> None:
                 ("notify-crash", "Queues a follow-up, then crashes."),
                 ("ping", "Check that the bot is up; shows its version and uptime."),
                 ("slow", "Never finishes."),
+                ("status [TARGET]", "Show the CI state of a pull request's head commit."),
                 ("subscriptions", "List the repositories this channel is subscribed to."),
                 ("upstream", "Upstream fails."),
                 (

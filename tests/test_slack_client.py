@@ -77,7 +77,8 @@ def command_target(fake: FakeSlack, clock: FakeClock, **extra: str) -> ReplyTarg
 
 
 def message(reply: Reply, to: ReplyTarget) -> Outgoing:
-    return Outgoing(target=to, reply=reply, key="reply:1")
+    """The direct answer to invocation 1."""
+    return Outgoing(target=to, reply=reply, key="reply:1", invocation_id="1")
 
 
 async def test_a_reply_in_a_thread_is_posted_there(
@@ -182,6 +183,22 @@ async def test_a_command_error_is_shown_only_to_the_asker(
     assert fake.calls_to("chat.postEphemeral") == [
         {"channel": "C111", "user": "U1", **render_reply(ERROR).payload()}
     ]
+
+
+async def test_a_later_error_to_a_slash_commands_place_is_for_the_channel(
+    connector: SlackConnector, fake: FakeSlack, clock: FakeClock
+) -> None:
+    failed = Reply(title="CI failed: acme/web#12", status=Status.ERROR)
+    result = Outgoing(
+        target=command_target(fake, clock), reply=failed, key="run:7:origin:3", invocation_id="1"
+    )
+
+    await connector.send(result)
+
+    assert fake.calls_to("chat.postMessage") == [
+        {"channel": "C111", **render_reply(failed).payload()}
+    ]
+    assert fake.calls_to("chat.postEphemeral") == []
 
 
 @pytest.mark.parametrize(("reply", "kind"), [(HELLO, "in_channel"), (ERROR, "ephemeral")])

@@ -22,6 +22,7 @@ Import the public names from this package; the modules below are its implementat
 - ``secrets``: ``Secret`` and the ``env:NAME`` / ``file:PATH`` reference syntax.
 - ``rules``: per-field rules (``field(metadata=_rules(...))``) and the checks they use.
 - ``settings``: the settings dataclasses and ``Config``.
+- ``ci``: ``[ci]``, the CI commands' and run tracker's settings (``CiSettings``).
 - ``schema``: how a settings dataclass maps onto TOML (keys, type hints, key paths).
 - ``overrides``: ``CHATOPS__<SECTION>__<KEY>`` environment overrides.
 - ``loader``: ``parse_config`` and ``load_config``.
@@ -51,6 +52,7 @@ Invariants
 
 from __future__ import annotations
 
+from bot.config.ci import CiSettings, CiWorkflow
 from bot.config.errors import ConfigError
 from bot.config.loader import load_config, parse_config
 from bot.config.overrides import ENV_PREFIX
@@ -73,6 +75,8 @@ from bot.config.settings import (
 __all__ = [
     "ENV_PREFIX",
     "BotSettings",
+    "CiSettings",
+    "CiWorkflow",
     "Config",
     "ConfigError",
     "DatabaseSettings",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
+from bot.config.ci import CiSettings
 from bot.config.errors import ConfigError
 from bot.config.platforms import DiscordSettings, GitHubSettings, SlackSettings
 from bot.config.rules import (
@@ -185,6 +186,7 @@ class Config(_Section):
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     permissions: PermissionsSettings = field(default_factory=PermissionsSettings)
     shell: ShellSettings = field(default_factory=ShellSettings)
+    ci: CiSettings = field(default_factory=CiSettings)
     github: GitHubSettings = field(default_factory=GitHubSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)

@@ -339,6 +339,16 @@ class OutboxQueue:
         return deleted
 
 
+async def enqueue_in_transaction(outgoing: Outgoing, now: datetime) -> None:
+    """Create ``outgoing``'s outbox row inside the caller's transaction.
+
+    For a caller that must enqueue together with its own writes (the run tracker settling
+    a run). A duplicate key raises ``IntegrityError``, which rolls the caller back: use it
+    only for keys that the caller's own conditional update makes unique.
+    """
+    await _create_outbox_row(outgoing, now, None)
+
+
 async def _create_outbox_row(
     outgoing: Outgoing, now: datetime, received_at: datetime | None
 ) -> None:

@@ -3,8 +3,9 @@
 Where a reply goes, from its ``ReplyTarget`` (built by ``protocol``):
 
 - ephemeral (visible to one user) when the ``Reply`` says so, when the target names an
-  ``ephemeral_user``, or when it is an error answering a slash command: the channel need
-  not see someone's typo. ``chat.postEphemeral`` to that user, in the thread if any;
+  ``ephemeral_user``, or when it is an error answering a slash command (the command's own
+  reply, not a later notification sent to the same place): the channel need not see
+  someone's typo. ``chat.postEphemeral`` to that user, in the thread if any;
 - otherwise ``chat.postMessage`` to the channel, in ``thread`` when set;
 - when the bot cannot post there (``not_in_channel``, ``channel_not_found``: a private
   channel or a DM the bot is not in) and the command's ``response_url`` is still valid,
@@ -34,7 +35,8 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.clock import Clock
 from bot.delivery import DeliveryError, Undeliverable
-from bot.messages import Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
+from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget, Status
+from bot.worker import reply_key
 from connectors.slack import protocol
 from connectors.slack.pacing import ChannelPacer
 from connectors.slack.render import SlackMessage, render_reply
@@ -70,7 +72,7 @@ class SlackConnector:
             return
         target = message.target
         rendered = render_reply(message.reply, context=target.hint(protocol.HINT_CONTEXT))
-        private_to = _private_to(message.reply, target)
+        private_to = _private_to(message)
         try:
             async with self._pacer.turn(target.channel):
                 if private_to is not None:
@@ -131,12 +133,19 @@ class SlackConnector:
         )
 
 
-def _private_to(reply: Reply, target: ReplyTarget) -> str | None:
-    """The user who alone should see ``reply``, or None for everyone in the channel."""
+def _private_to(message: Outgoing) -> str | None:
+    """The user who alone should see the message, or None for everyone in the channel.
+
+    An error is private only as the direct answer to a slash command (the outbox key of an
+    invocation's reply); a later notification to the same place, such as a failed CI
+    result, is for the channel.
+    """
+    reply, target = message.reply, message.target
     if target.ephemeral_user is not None:
         return target.ephemeral_user
     via_command = target.hint(protocol.HINT_VIA) == protocol.VIA_COMMAND
-    if reply.ephemeral or (via_command and reply.status is Status.ERROR):
+    answers = message.invocation_id is not None and message.key == reply_key(message.invocation_id)
+    if reply.ephemeral or (via_command and answers and reply.status is Status.ERROR):
         return target.hint(protocol.HINT_USER)
     return None
 
