@@ -47,6 +47,9 @@ through ``observe``'s code. A forge run the forge no longer knows (404) complete
 that died before starting anything) is looked up once more and otherwise settled as
 ``error``, telling its origins that CI did not run.
 
+A ``chatops shell`` session ends with its command, so a shell origin is recorded (it
+joins and coalesces like any other) but is sent no result later (``follows_up``).
+
 Invariants: repositories are matched case-insensitively; every message is enqueued under
 a key derived from the run (or the forge run and attempt), so nothing is told twice.
 """
@@ -79,7 +82,7 @@ from bot.forge import (
     Job,
     NotFound,
 )
-from bot.messages import Forge, Outgoing
+from bot.messages import Forge, Outgoing, Platform, ReplyTarget
 from bot.store.channels import Subscriptions, Topic
 from bot.store.leases import Leases
 from bot.store.models import RunState
@@ -559,6 +562,7 @@ class RunTracker:
                     invocation_id=origin.invocation_id,
                 )
                 for origin in origins
+                if follows_up(origin.target)
             ]
             if summary is not None:
                 out.append(summary)
@@ -593,6 +597,7 @@ class RunTracker:
                     invocation_id=origin.invocation_id,
                 )
                 for origin in origins
+                if follows_up(origin.target)
                 if skip_invocation is None or origin.invocation_id != skip_invocation
             ]
 
@@ -697,6 +702,11 @@ class RunTracker:
         if not touched:
             await self._store.touch(run.id, now)
         return int(await self._settle(run.id))
+
+
+def follows_up(target: ReplyTarget) -> bool:
+    """Whether a result can reach ``target`` later: not a shell session, which has ended."""
+    return target.platform is not Platform.SHELL
 
 
 def _row(run: CiRun, attempt: int) -> TrackedForgeRun:

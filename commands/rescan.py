@@ -20,7 +20,7 @@ from bot.context import Context
 from bot.forge import Change, ChangeState, CiRun
 from bot.messages import Field, Level, Link, Reply, Status, Target
 from bot.router import Command
-from bot.runs import Rescan, RescanOutcome, TrackedRun
+from bot.runs import Rescan, RescanOutcome, TrackedRun, follows_up
 from commands.changes import label, open_change, origin, tracker, when
 
 SUMMARY = "summary"
@@ -36,16 +36,18 @@ async def rescan(ctx: Context, _args: ChangeArgs) -> Reply:
     client, change = await open_change(ctx, "rescan")
     if change.state is not ChangeState.OPEN:
         return _not_open(change, "rescan")
-    result = await tracker(ctx).rescan(client, change, origin(ctx))
-    return rescan_reply(change, result, ctx.clock.now())
+    asker = origin(ctx)
+    result = await tracker(ctx).rescan(client, change, asker)
+    return rescan_reply(change, result, ctx.clock.now(), follows=follows_up(asker.target))
 
 
 async def restart(ctx: Context, _args: ChangeArgs) -> Reply:
     client, change = await open_change(ctx, "restart")
     if change.state is not ChangeState.OPEN:
         return _not_open(change, "restart")
-    result = await tracker(ctx).restart(client, change, origin(ctx))
-    return rescan_reply(change, result, ctx.clock.now())
+    asker = origin(ctx)
+    result = await tracker(ctx).restart(client, change, asker)
+    return rescan_reply(change, result, ctx.clock.now(), follows=follows_up(asker.target))
 
 
 async def update(ctx: Context, _args: ChangeArgs) -> Reply:
@@ -70,11 +72,16 @@ async def update(ctx: Context, _args: ChangeArgs) -> Reply:
     )
 
 
-def rescan_reply(change: Change, result: Rescan, now: datetime) -> Reply:
-    """The immediate answer to ``rescan`` or ``restart``."""
+def rescan_reply(change: Change, result: Rescan, now: datetime, *, follows: bool = True) -> Reply:
+    """The immediate answer to ``rescan`` or ``restart``; ``follows`` says whether the
+    result will be posted where it was asked (not in a shell session, which ends)."""
     run = result.run
     target = label(change)
-    later = "The result will be posted here when it finishes."
+    later = (
+        "The result will be posted here when it finishes."
+        if follows
+        else f"Say `status {target}` to see how it goes."
+    )
     if result.outcome is RescanOutcome.NOTHING_TO_RUN or run is None:
         return Reply(
             title=f"Nothing to rescan: {target}",
