@@ -33,20 +33,20 @@ class ChangeArgs:
 
 
 async def rescan(ctx: Context, _args: ChangeArgs) -> Reply:
-    client, change = await open_change(ctx, "rescan")
-    if change.state is not ChangeState.OPEN:
-        return _not_open(change, "rescan")
-    asker = origin(ctx)
-    result = await tracker(ctx).rescan(client, change, asker)
-    return rescan_reply(change, result, ctx.clock.now(), follows=follows_up(asker.target))
+    return await _run_again(ctx, "rescan", restart=False)
 
 
 async def restart(ctx: Context, _args: ChangeArgs) -> Reply:
-    client, change = await open_change(ctx, "restart")
+    return await _run_again(ctx, "restart", restart=True)
+
+
+async def _run_again(ctx: Context, command: str, *, restart: bool) -> Reply:
+    client, change = await open_change(ctx, command)
     if change.state is not ChangeState.OPEN:
-        return _not_open(change, "restart")
-    asker = origin(ctx)
-    result = await tracker(ctx).restart(client, change, asker)
+        return _not_open(change, command)
+    asker, runs = origin(ctx), tracker(ctx)
+    start = runs.restart if restart else runs.rescan
+    result = await start(client, change, asker)
     return rescan_reply(change, result, ctx.clock.now(), follows=follows_up(asker.target))
 
 
