@@ -24,6 +24,7 @@ SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
 BRANCH = "feature-x"
 INFO = "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}"  # the renderer's icon for Status.INFO
 RUNS = f"https://github.com/{REPO}/actions/runs"
+PULL = f"https://github.com/{REPO}/pull/1"
 WORKFLOW = CiSettings(workflows=(CiWorkflow(repo=REPO, workflow="ci.yml"),))
 
 
@@ -289,3 +290,61 @@ async def test_a_run_whose_completion_webhook_was_lost_is_settled_by_the_reconci
             f"[Codertocat/Hello-World#1](https://github.com/{REPO}/pull/1) · [CI]({RUNS}/{run.id})",
         ]
         assert stack.github.violations == []
+
+
+async def test_update_keeps_one_summary_comment_and_edits_it_in_place(
+    database_url: str,
+) -> None:
+    async with github_stack(database_url) as stack:
+        seed_pull(stack)
+        await say(stack, "@chatops update")
+        await settled(3)  # 👀, the answer, the summary
+        stack.github.add_check_run(REPO, SHA, "test", conclusion="success")
+        stack.clock.advance(60)
+        await say(stack, "@chatops update")
+        await settled(6)
+
+        comments = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]
+        answer = (
+            "> @&#8203;chatops update\n\n"
+            "✅ **Summary updated: Codertocat/Hello-World#1**\n\n"
+            "The summary comment on Codertocat/Hello-World#1 now shows {checks} check(s) of "
+            f"ec26c3e and 0 bot run(s).\n\n[Codertocat/Hello-World#1]({PULL})"
+        )
+        assert comments == [
+            answer.format(checks=0),
+            "✅ **CI summary for Codertocat/Hello-World#1**\n\n"
+            "- **head**: ec26c3e\n- **updated**: 2026-11-21 12:01 UTC\n\n"
+            "| check | state | link |\n| --- | --- | --- |\n"
+            f"| test | success | https://github.com/{REPO}/runs/1 |\n\n"
+            f"[Codertocat/Hello-World#1]({PULL})",
+            answer.format(checks=1),
+        ]
+        assert len(stack.github.calls_to("issues/update-comment")) == 1
+        assert stack.github.violations == []
+
+
+async def test_rescan_refuses_a_merged_pull_request_and_status_needs_one(
+    database_url: str,
+) -> None:
+    async with github_stack(database_url) as stack:
+        stack.github.add_pull(REPO, 1, SHA, BRANCH, AUTHOR, state="closed", merged=True)
+        stack.github.set_permission(REPO, AUTHOR, "write")
+        await say(stack, "@chatops rescan")
+        await settled(2)
+        await say(stack, f"@chatops status {REPO}")
+        await settled(4)
+
+        comments = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]
+        assert comments == [
+            "> @&#8203;chatops rescan\n\n"
+            "⚠️ **Not rescanned: Codertocat/Hello-World#1 is merged**\n\n"
+            "\\`rescan\\` only starts CI on open pull requests.",
+            f"> @&#8203;chatops status {REPO}\n\n"
+            "❌ **Wrong arguments for \\`status\\`**\n\n"
+            f"\\`status\\` works on a pull or merge request, and {REPO} is not one "
+            "(say \\`status owner/repo#12\\`).\n\n"
+            "- **Usage**: status \\[TARGET\\]\n"
+            "- **Examples**: status<br>status acme/web#12<br>status #12",
+        ]
+        assert stack.github.dispatches == []
