@@ -164,7 +164,7 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
     log = configure_logging(
         config.logging.level,
         config.logging.format,
-        [secret.reveal() for secret in config.secrets()],
+        [secret.reveal() for secret in config.config_secrets()],
         sys.stderr,
     )
     app = create_app(
@@ -187,7 +187,7 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
 
 async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     log = configure_logging(
-        "WARNING", config.logging.format, [s.reveal() for s in config.secrets()], stderr
+        "WARNING", config.logging.format, [s.reveal() for s in config.config_secrets()], stderr
     )
     url = config.database.resolved_url()
     embedded = dialect_of(url) == "sqlite"

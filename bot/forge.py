@@ -5,7 +5,10 @@ now, GitLab next): read a pull or merge request (``Change``), list the CI of a c
 (``Check``: check runs and commit statuses; ``CiRun``: workflow runs or pipelines, which
 can be re-run and cancelled), start CI (re-run, dispatch), and name the thread of a
 change as a ``ReplyTarget`` so replies and the sticky summary go through the outbox like
-every other message. ``Forges`` picks the client for a ``Target``.
+every other message. For the secrets commands it lists a repository's CI secrets
+(``CiSecret``: names and dates, never values), its CI files (``CiFile``: workflows,
+``.gitlab-ci.yml``) and the latest run of each CI file. ``Forges`` picks the client for a
+``Target``.
 
 Invariants:
 - Nothing here performs I/O; the types are frozen data with plain JSON-able fields.
@@ -13,6 +16,8 @@ Invariants:
   the router turns an unexpected one into a clear reply; ``NotFound`` says *what* was not
   found, so a handler can name the target it understood.
 - Times are timezone-aware UTC; ids are the forge's own, as strings.
+- A secret's value never crosses this boundary: a client that is handed values (GitLab's
+  variables API) drops them before building a ``CiSecret``.
 """
 
 from __future__ import annotations
@@ -151,6 +156,41 @@ class CiRunEvent:
     changes: tuple[int, ...] = ()
 
 
+class SecretScope(enum.StrEnum):
+    """Where a CI secret is defined, from the repository's point of view."""
+
+    REPOSITORY = "repository"  # GitHub Actions repository secret; GitLab project variable
+    ENVIRONMENT = "environment"  # GitHub environment secret; GitLab variable with an env scope
+    ORGANIZATION = "organization"  # GitHub organization secret; GitLab group variable
+    DEPENDABOT = "dependabot"  # GitHub Dependabot secret
+
+
+@dataclass(frozen=True, slots=True)
+class CiSecret:
+    """One CI secret a repository's CI can read: its name and metadata, never its value.
+
+    ``scope_name`` names where it is defined: the repository, the environment, the
+    organization or group path. ``updated_at`` is when it was last set (rotated), when the
+    forge says so (GitLab does not). ``attributes`` are the forge's flags, such as
+    ``masked`` or ``protected``, sorted.
+    """
+
+    name: str
+    scope: SecretScope
+    scope_name: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CiFile:
+    """A CI definition file of a repository at some ref: its path and text."""
+
+    path: str  # ".github/workflows/ci.yml", ".gitlab-ci.yml", "ci/deploy.yml"
+    text: str
+
+
 class CiEventSink(Protocol):
     """Where forge webhooks hand CI run updates (the run tracker)."""
 
@@ -192,6 +232,28 @@ class ForgeClient(Protocol):
     def thread(self, repo: str, number: int, *, sticky: str | None = None) -> ReplyTarget:
         """Where a message to the change's thread goes; ``sticky`` names a comment that is
         edited in place (one per change and name) instead of posted again."""
+        ...
+
+    async def secrets(self, repo: str) -> list[CiSecret]:
+        """Every CI secret the repository's CI can read, sorted by scope, scope name, name.
+
+        GitHub: Actions secrets of the repository, of its environments, of the organization
+        (those visible to the repository), and Dependabot secrets. GitLab: project variables
+        and those of every ancestor group. Names and dates only.
+        """
+        ...
+
+    async def ci_files(self, repo: str, ref: str | None = None) -> list[CiFile]:
+        """The CI definition files at ``ref`` (default branch when None), sorted by path.
+
+        GitHub: ``.github/workflows/*.yml`` and ``*.yaml`` (reusable workflows called from the
+        same repository live there too). GitLab: ``.gitlab-ci.yml`` and the files it
+        includes with ``include: local``. A repository without any gives ``[]``.
+        """
+        ...
+
+    async def latest_runs(self, repo: str) -> dict[str, CiRun]:
+        """The newest CI run of each CI file, keyed by the file's path (as in ``ci_files``)."""
         ...
 
 

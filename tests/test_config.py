@@ -72,7 +72,7 @@ def test_defaults_without_a_file() -> None:
     assert config.logging == LoggingSettings(level="INFO", format="json")
     assert config.permissions == PermissionsSettings(default_level=Level.READ, grants=())
     assert config.shell == ShellSettings(user="local")
-    assert config.secrets() == ()
+    assert config.config_secrets() == ()
 
 
 def test_empty_tables_mean_defaults() -> None:
@@ -204,7 +204,7 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
         (
             {"source": "x"},
             "source: unknown key; expected one of bot, server, database, workers, outbox, "
-            "scheduler, logging, permissions, shell, ci, github, slack, discord",
+            "scheduler, logging, permissions, shell, ci, secrets, github, slack, discord",
         ),
         ({"server": {"port": "abc"}}, "server.port: expected an integer, got 'abc'"),
         ({"server": {"port": True}}, "server.port: expected an integer, got true"),
@@ -504,7 +504,7 @@ def test_env_secret_reference() -> None:
     assert config.database.url == ""
     assert config.database.secret == Secret("env:CHATOPS_DB_URL", DB_URL)
     assert config.database.resolved_url() == DB_URL
-    assert config.secrets() == (Secret("env:CHATOPS_DB_URL", DB_URL),)
+    assert config.config_secrets() == (Secret("env:CHATOPS_DB_URL", DB_URL),)
 
 
 def test_file_secret_reference_is_relative_to_the_config_file(tmp_path: Path) -> None:
@@ -542,7 +542,7 @@ def test_file_secret_loses_one_trailing_newline(
 
 def test_secret_is_masked_in_repr_str_and_render() -> None:
     config = parse({"database": {"url": "env:CHATOPS_DB_URL"}}, {"CHATOPS_DB_URL": DB_URL})
-    secret = config.secrets()[0]
+    secret = config.config_secrets()[0]
 
     assert str(secret) == "env:CHATOPS_DB_URL (secret, set)"
     assert repr(secret) == "<Secret env:CHATOPS_DB_URL (secret, set)>"
@@ -757,7 +757,7 @@ def test_override_text_conversion(hint: Any, text: str, expected: object) -> Non
             {"CHATOPS__JIRA__URL": "x"},
             "jira.url (from CHATOPS__JIRA__URL): 'jira': unknown key; expected one of bot, "
             "server, database, workers, outbox, scheduler, logging, permissions, shell, ci, "
-            "github, slack, discord",
+            "secrets, github, slack, discord",
         ),
         (
             {"CHATOPS__SERVER__PORT": "abc"},
@@ -871,6 +871,16 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "stuck_after_minutes": 60,
             "reconcile_cron": "*/10 * * * *",
             "workflows": [],
+        },
+        "secrets": {
+            "alert_cron": "0 9 * * *",
+            "timezone": "UTC",
+            "thresholds_days": [30, 7, 1, 0],
+            "stale_after_days": 90,
+            "expiring_within_days": 30,
+            "open_issues": False,
+            "tracked": [],
+            "usage_tokens": [],
         },
     }
     assert round_trip(Config()) == Config()

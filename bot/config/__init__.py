@@ -12,7 +12,7 @@ The loader is generic: it walks each dataclass's fields by their type hints (``s
 ``int``, ``float``, ``bool``, ``Level``, ``tuple[str, ...]``, nested settings dataclasses,
 tuples of them, ``Secret``, ``tuple[Secret, ...]`` and ``Secret | None``). Adding a section
 (a connector's ``[github]``, say) means adding a dataclass and a field on ``Config``; the
-loader, the overrides, ``Config.secrets()`` and ``render_config`` need no change.
+loader, the overrides, ``Config.config_secrets()`` and ``render_config`` need no change.
 
 Layout
 ------
@@ -23,6 +23,8 @@ Import the public names from this package; the modules below are its implementat
 - ``rules``: per-field rules (``field(metadata=_rules(...))``) and the checks they use.
 - ``settings``: the settings dataclasses and ``Config``.
 - ``ci``: ``[ci]``, the CI commands' and run tracker's settings (``CiSettings``).
+- ``ci_secrets``: ``[secrets]``, the secrets commands' and expiry alerts' settings
+  (``SecretsSettings``).
 - ``schema``: how a settings dataclass maps onto TOML (keys, type hints, key paths).
 - ``overrides``: ``CHATOPS__<SECTION>__<KEY>`` environment overrides.
 - ``loader``: ``parse_config`` and ``load_config``.
@@ -53,6 +55,7 @@ Invariants
 from __future__ import annotations
 
 from bot.config.ci import CiSettings, CiWorkflow
+from bot.config.ci_secrets import SecretsSettings, TrackedSecretEntry, UsageToken
 from bot.config.errors import ConfigError
 from bot.config.loader import load_config, parse_config
 from bot.config.overrides import ENV_PREFIX
@@ -86,8 +89,11 @@ __all__ = [
     "PermissionsSettings",
     "SchedulerSettings",
     "Secret",
+    "SecretsSettings",
     "ServerSettings",
     "ShellSettings",
+    "TrackedSecretEntry",
+    "UsageToken",
     "WorkerSettings",
     "load_config",
     "parse_config",

@@ -4,7 +4,7 @@ Each ``[section]`` of the TOML file is a frozen dataclass deriving from ``_Secti
 (``bot.config.section``), and ``Config`` has one field per section. The platforms' sections
 (``[github]``, ``[slack]``...) live in ``bot.config.platforms``, one module each. Adding a
 section means adding a dataclass and a field on ``Config``; the loader, the overrides,
-``Config.secrets()`` and ``render_config`` need no change.
+``Config.config_secrets()`` and ``render_config`` need no change.
 
 Invariants
 ----------
@@ -26,6 +26,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 
 from bot.config.ci import CiSettings
+from bot.config.ci_secrets import SecretsSettings
 from bot.config.errors import ConfigError
 from bot.config.platforms import DiscordSettings, GitHubSettings, SlackSettings
 from bot.config.rules import (
@@ -187,12 +188,13 @@ class Config(_Section):
     permissions: PermissionsSettings = field(default_factory=PermissionsSettings)
     shell: ShellSettings = field(default_factory=ShellSettings)
     ci: CiSettings = field(default_factory=CiSettings)
+    secrets: SecretsSettings = field(default_factory=SecretsSettings)
     github: GitHubSettings = field(default_factory=GitHubSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     source: str | None = field(default=None, metadata=_rules(key=False))
 
-    def secrets(self) -> tuple[Secret, ...]:
+    def config_secrets(self) -> tuple[Secret, ...]:
         """Every Secret in the configuration, in field order, for log redaction."""
         found: list[Secret] = []
         _collect_secrets(self, found)
