@@ -369,12 +369,14 @@ class RunTracker:
     ) -> None:
         """Re-run one forge run the run waits on at ``row.attempt``.
 
-        If the forge refuses, it is asked where the run is: already at the wanted attempt
-        (someone else re-ran it), fine; not finished yet (a cancel takes a moment), the row
-        stays ``REQUESTED`` for ``observe`` or the reconciler; else the refusal is raised.
+        A forge that starts another run instead (GitLab creates a new pipeline) returns it,
+        and the row is replaced by one for the new run. If the forge refuses, it is asked
+        where the run is: already at the wanted attempt (someone else re-ran it), fine; not
+        finished yet (a cancel takes a moment), the row stays ``REQUESTED`` for ``observe``
+        or the reconciler; else the refusal is raised.
         """
         try:
-            await client.rerun(repo, row.external_id)
+            started = await client.rerun(repo, row.external_id)
         except ForgeError as refused:
             try:
                 current = await client.ci_run(repo, row.external_id)
@@ -388,9 +390,13 @@ class RunTracker:
             if current.state is not CheckState.COMPLETED:
                 return
             raise
-        await self._store.save_forge_run(
-            run_id, replace(row, state=RunState.QUEUED), self._clock.now()
-        )
+        now = self._clock.now()
+        if started is not None and started.id != row.external_id:
+            # the forge started another run instead of a new attempt: follow that one
+            await self._store.save_forge_run(run_id, _row(started, started.attempt), now)
+            await self._store.drop_forge_run(run_id, row.external_id, now)
+            return
+        await self._store.save_forge_run(run_id, replace(row, state=RunState.QUEUED), now)
 
     async def _cancel(
         self, client: ForgeClient, repo: str, runs: Sequence[CiRun]

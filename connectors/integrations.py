@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from bot.clock import Clock
 from bot.config import Config
@@ -20,6 +20,8 @@ from commands import builtin_commands
 from connectors.discord.integration import DiscordIntegration
 from connectors.github.forge import GitHubForge
 from connectors.github.integration import GitHubIntegration, open_github
+from connectors.gitlab.forge import GitLabForge
+from connectors.gitlab.integration import GitLabIntegration, open_gitlab
 from connectors.slack.integration import SlackIntegration
 
 
@@ -27,6 +29,8 @@ def enabled_integrations(config: Config) -> list[Integration]:
     integrations: list[Integration] = []
     if config.github.enabled:
         integrations.append(GitHubIntegration(config.github, config.bot))
+    if config.gitlab.enabled:
+        integrations.append(GitLabIntegration(config.gitlab, config.bot))
     if config.slack.enabled:
         integrations.append(SlackIntegration(config.slack))
     if config.discord.enabled:
@@ -38,9 +42,14 @@ def enabled_integrations(config: Config) -> list[Integration]:
 @asynccontextmanager
 async def open_forges(config: Config, clock: Clock, log: logging.Logger) -> AsyncIterator[Forges]:
     """The forge clients the configuration enables, with their sessions open until exit."""
-    if not config.github.enabled:
-        yield Forges()
-        return
-    async with open_github(config.github, config.bot, clock) as github:
-        log.debug("GitHub forge client open for %s", config.github.api_url)
-        yield Forges([GitHubForge(github.client, clock)])
+    async with AsyncExitStack() as stack:
+        forges = Forges()
+        if config.github.enabled:
+            github = await stack.enter_async_context(open_github(config.github, config.bot, clock))
+            log.debug("GitHub forge client open for %s", config.github.api_url)
+            forges.add(GitHubForge(github.client, clock))
+        if config.gitlab.enabled:
+            gitlab = await stack.enter_async_context(open_gitlab(config.gitlab, config.bot))
+            log.debug("GitLab forge client open for %s", config.gitlab.base_url)
+            forges.add(GitLabForge(gitlab, clock))
+        yield forges

@@ -204,7 +204,7 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
         (
             {"source": "x"},
             "source: unknown key; expected one of bot, server, database, workers, outbox, "
-            "scheduler, logging, permissions, shell, ci, secrets, github, slack, discord",
+            "scheduler, logging, permissions, shell, ci, secrets, github, gitlab, slack, discord",
         ),
         ({"server": {"port": "abc"}}, "server.port: expected an integer, got 'abc'"),
         ({"server": {"port": True}}, "server.port: expected an integer, got true"),
@@ -757,7 +757,7 @@ def test_override_text_conversion(hint: Any, text: str, expected: object) -> Non
             {"CHATOPS__JIRA__URL": "x"},
             "jira.url (from CHATOPS__JIRA__URL): 'jira': unknown key; expected one of bot, "
             "server, database, workers, outbox, scheduler, logging, permissions, shell, ci, "
-            "secrets, github, slack, discord",
+            "secrets, github, gitlab, slack, discord",
         ),
         (
             {"CHATOPS__SERVER__PORT": "abc"},
@@ -837,7 +837,7 @@ def round_trip(config: Config) -> Config:
 def test_render_defaults_shows_every_section_and_key() -> None:
     data = tomllib.loads(render_config(Config()))
     # the platforms' sections are pinned by test_example_file_states_every_default
-    platforms = {name: data.pop(name) for name in ("github", "slack", "discord")}
+    platforms = {name: data.pop(name) for name in ("github", "gitlab", "slack", "discord")}
 
     assert all(section["enabled"] is False for section in platforms.values())
     assert data == {
@@ -878,7 +878,6 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "thresholds_days": [30, 7, 1, 0],
             "stale_after_days": 90,
             "expiring_within_days": 30,
-            "open_issues": False,
             "tracked": [],
             "usage_tokens": [],
         },

@@ -6,8 +6,6 @@
   threshold (0 is the day it expires).
 - ``stale_after_days``: a secret not rotated for this long is ``stale`` in ``secrets audit``.
 - ``expiring_within_days``: the default window of ``secrets expiring``.
-- ``open_issues``: also open (or update) one marked issue per expiring secret in its
-  repository, closed when the secret is rotated.
 - ``[[secrets.tracked]]``: expiry dates known in advance, as ``secrets track`` would set them.
 - ``[[secrets.usage_tokens]]``: the bearer token with which a repository's CI may report
   secret usage to ``POST /api/usage``; one per repository, given by reference
@@ -101,7 +99,6 @@ class SecretsSettings(_Section):
     )
     stale_after_days: int = field(default=90, metadata=_rules(_at_least(1)))
     expiring_within_days: int = field(default=30, metadata=_rules(_at_least(1)))
-    open_issues: bool = False
     tracked: tuple[TrackedSecretEntry, ...] = ()
     usage_tokens: tuple[UsageToken, ...] = ()
 

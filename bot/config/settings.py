@@ -28,7 +28,12 @@ from dataclasses import dataclass, field, fields
 from bot.config.ci import CiSettings
 from bot.config.ci_secrets import SecretsSettings
 from bot.config.errors import ConfigError
-from bot.config.platforms import DiscordSettings, GitHubSettings, SlackSettings
+from bot.config.platforms import (
+    DiscordSettings,
+    GitHubSettings,
+    GitLabSettings,
+    SlackSettings,
+)
 from bot.config.rules import (
     _at_least,
     _between,
@@ -190,6 +195,7 @@ class Config(_Section):
     ci: CiSettings = field(default_factory=CiSettings)
     secrets: SecretsSettings = field(default_factory=SecretsSettings)
     github: GitHubSettings = field(default_factory=GitHubSettings)
+    gitlab: GitLabSettings = field(default_factory=GitLabSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     source: str | None = field(default=None, metadata=_rules(key=False))

@@ -28,7 +28,6 @@ Sources: docs.github.com "Rate limits for the REST API" (primary and secondary l
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -37,34 +36,18 @@ import gidgethub
 from bot.delivery import DeliveryError, RetryLater, Undeliverable
 from bot.forge import Forbidden, ForgeError, NotFound
 from connectors.github.auth import MissingInstallation
+from connectors.rate_limits import retry_after
 
 PLATFORM = "GitHub"
 
 SECONDARY_LIMIT_WAIT = 60.0
 
 
-def retry_after(headers: Mapping[str, str], now_epoch: float) -> float | None:
-    """Seconds GitHub asks us to wait, from its headers; None if it does not say."""
-    lowered = {key.lower(): value for key, value in headers.items()}
-    value = lowered.get("retry-after")
-    if value is not None:
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            return None
-    if lowered.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in lowered:
-        try:
-            return max(0.0, float(lowered["x-ratelimit-reset"]) - now_epoch)
-        except ValueError:
-            return None
-    return None
-
-
 def delivery_error(exc: BaseException, now_epoch: float) -> DeliveryError:
     if isinstance(exc, gidgethub.HTTPException):
         status = int(exc.status_code)
         reason = f"GitHub answered {status}: {exc}"
-        wait = retry_after(exc.headers, now_epoch)
+        wait = retry_after(exc.headers, now_epoch, prefix="x-ratelimit-")
         if wait is not None:
             return RetryLater(reason, wait)
         if status in (403, 429) and "rate limit" in str(exc).lower():
@@ -110,7 +93,7 @@ def forge_error(
         if status == 404:
             return missing
         if is_rate_limit(exc):
-            wait = retry_after(exc.headers, now.timestamp())
+            wait = retry_after(exc.headers, now.timestamp(), prefix="x-ratelimit-")
             until = now + timedelta(seconds=SECONDARY_LIMIT_WAIT if wait is None else wait)
             when = _minute_after(until).strftime("%H:%M")
             return ForgeError(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.config.platforms.discord import DiscordSettings
 from bot.config.platforms.github import GitHubSettings
+from bot.config.platforms.gitlab import GitLabSettings
 from bot.config.platforms.slack import SlackSettings
 
-__all__ = ["DiscordSettings", "GitHubSettings", "SlackSettings"]
+__all__ = ["DiscordSettings", "GitHubSettings", "GitLabSettings", "SlackSettings"]

@@ -1,0 +1,142 @@
+"""The GitLab integration: the webhook route, the API session, and what they provide.
+
+``GitLabIntegration(settings, bot).install(app)`` adds ``POST /webhooks/gitlab`` and a
+context that, at start-up:
+
+1. refuses to start without a webhook token, or with a signing token that is not
+   ``whsec_<base64>``;
+2. opens one HTTP session for GitLab with the configured request timeout and token
+   (``open_gitlab``, which ``chatops shell`` uses too);
+3. asks GitLab who the token's user is, so that user's notes are never read as commands
+   (besides the configured ``bot_username``; a failure here is logged, not fatal);
+4. registers the ``GitLabConnector`` (replies), the ``GitLabAuthorizer`` (levels from
+   project access levels) and the ``GitLabForge`` (what CI commands act through);
+5. makes the webhook receiver available to the route; pipeline events go to the run
+   tracker that the pipeline context sets as ``bot.web.CI_EVENTS``, when there is one.
+
+On shutdown it closes its session. Nothing happens at import or in ``install``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import BotSettings
+from bot.config.platforms import GitLabSettings
+from bot.integrations import StartupError
+from bot.messages import Platform
+from bot.web import CI_EVENTS, CLOCK, LOG, PIPELINE, REGISTRY
+from connectors.gitlab.ci_events import decode_ci
+from connectors.gitlab.client import GitLabApi
+from connectors.gitlab.connector import GitLabConnector
+from connectors.gitlab.events import Identity
+from connectors.gitlab.forge import GitLabForge
+from connectors.gitlab.permissions import GitLabAuthorizer
+from connectors.gitlab.tokens import signing_key
+from connectors.gitlab.webhook import WebhookReceiver
+
+RECEIVER = web.AppKey("gitlab_receiver", WebhookReceiver)
+ROUTE = "/webhooks/gitlab"
+NO_TOKEN = (
+    "GitLab is enabled but has no webhook token: set gitlab.webhook_tokens to the secret "
+    "token of the project's webhook"
+)
+
+
+def requester(bot: BotSettings) -> str:
+    """The User-Agent sent to GitLab: who is calling."""
+    return f"{bot.name} (chatops-bridge)"
+
+
+class GitLabIntegration:
+    def __init__(self, settings: GitLabSettings, bot: BotSettings) -> None:
+        self._settings = settings
+        self._bot = bot
+
+    @property
+    def name(self) -> str:
+        return "gitlab"
+
+    def install(self, app: web.Application) -> None:
+        app.router.add_post(ROUTE, _handle)
+        app.cleanup_ctx.append(self._context)
+
+    async def _context(self, app: web.Application) -> AsyncIterator[None]:
+        settings, clock = self._settings, app[CLOCK]
+        log = app[LOG].getChild("gitlab")
+        webhook_tokens = [token.reveal() for token in settings.webhook_tokens]
+        if not any(webhook_tokens):
+            raise StartupError(NO_TOKEN)
+        signing_tokens = _signing_tokens(settings)
+        async with open_gitlab(settings, self._bot) as api:
+            own = {settings.bot_username.lower()} | await _token_user(api, log)
+            registry = app[REGISTRY]
+            registry.add_connector(GitLabConnector(api, clock, frozenset(own)))
+            registry.add_forge(GitLabForge(api, clock))
+            registry.add_authorizer(
+                Platform.GITLAB,
+                GitLabAuthorizer(api, clock, timedelta(seconds=settings.permission_cache_seconds)),
+            )
+            app[RECEIVER] = WebhookReceiver(
+                tokens=[token for token in webhook_tokens if token],
+                signing_tokens=signing_tokens,
+                require_signature=settings.require_signature,
+                identity=Identity(
+                    mentions=(f"@{self._bot.name}", f"@{settings.bot_username}"),
+                    usernames=frozenset(own),
+                ),
+                pipeline=lambda: app[PIPELINE],
+                ci_events=lambda: app.get(CI_EVENTS),
+                decode_ci=decode_ci,
+                max_body_bytes=settings.max_body_bytes,
+                clock=clock,
+                log=log,
+            )
+            yield
+
+
+@asynccontextmanager
+async def open_gitlab(settings: GitLabSettings, bot: BotSettings) -> AsyncIterator[GitLabApi]:
+    """One HTTP session for GitLab (the configured timeout and token), closed on exit. The
+    server and ``chatops shell`` both use it."""
+    assert settings.token is not None  # the settings check guarantees one when enabled
+    timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        yield GitLabApi(
+            session,
+            base_url=settings.base_url,
+            token=settings.token.reveal(),
+            requester=requester(bot),
+        )
+
+
+def _signing_tokens(settings: GitLabSettings) -> list[str]:
+    tokens = [token.reveal() for token in settings.signing_tokens]
+    for index, token in enumerate(tokens):
+        try:
+            signing_key(token)
+        except ValueError:
+            raise StartupError(
+                f"gitlab.signing_tokens[{index}]: expected whsec_ followed by base64"
+            ) from None
+    return tokens
+
+
+async def _token_user(api: GitLabApi, log: logging.Logger) -> set[str]:
+    """The username of the token's user (for a project or group token, its bot user)."""
+    try:
+        user = await api.getitem("/user")
+    except Exception as exc:
+        log.warning("could not read the GitLab token's user: %s", type(exc).__name__)
+        return set()
+    return {str(user["username"]).lower()}
+
+
+async def _handle(request: web.Request) -> web.Response:
+    return await request.app[RECEIVER].handle(request)
