@@ -1,9 +1,11 @@
-"""The ``chatops`` command: serve, shell, migrate, check-config, dead-letters, github.
+"""The ``chatops`` command: serve, shell, migrate, check-config, dead-letters, github,
+report-usage.
 
 Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
 built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
 configuration error is printed with its key path and exits 1, before anything
-else happens.
+else happens. ``report-usage`` (what CI runs, see ``bot.report_usage``) reads no
+configuration at all.
 
 ``serve`` refuses to start on a database with unapplied migrations and says to
 run ``chatops migrate``. ``shell`` is a local front door that uses the same
@@ -30,6 +32,8 @@ from bot.integrations import StartupError
 from bot.logs import configure_logging
 from bot.messages import Platform
 from bot.pipeline import build_pipeline
+from bot.report_usage import add_arguments as add_report_usage_arguments
+from bot.report_usage import run as run_report_usage
 from bot.runs import RunTracker
 from bot.store.database import Database, DatabaseError, dialect_of, open_database
 from bot.store.queues import OutboxQueue
@@ -49,6 +53,8 @@ DEAD_LETTER_LISTING = 200
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     environ = dict(os.environ)
+    if args.command == "report-usage":
+        return run_report_usage(args, environ, sys.stdout, sys.stderr)
     path = getattr(args, "path", None) or args.config or environ.get("CHATOPS_CONFIG")
     try:
         config = load_config(path, environ)
@@ -96,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
         "setup-repo", help="create or update a repository webhook with a fresh secret (token mode)"
     )
     setup.add_argument("repo", metavar="OWNER/REPO")
+    report = sub.add_parser(
+        "report-usage", help="report the secrets a CI pipeline used (no configuration needed)"
+    )
+    add_report_usage_arguments(report)
     check = sub.add_parser("check-config", help="print the effective configuration")
     check.add_argument("path", nargs="?", help="configuration file to check")
     return parser
@@ -215,6 +225,7 @@ async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) 
                 forges=forges,
                 runs=tracker,
                 ci=config.ci,
+                secrets=config.secrets,
             )
             return await _shell_session(config, database, services, stdin, stdout, stderr, log)
     finally:

@@ -3,8 +3,8 @@
 A handler sees who asked (``actor``, ``level``), what about (``target``), where
 the answer goes (``reply_to``, via the invocation), the commands this user may
 run (``catalog``) and shared services (``clock``, process start time, version,
-the forge clients, the CI run tracker and its settings). It never sees a chat
-platform's client: handlers return ``Reply`` data.
+the forge clients, the CI run tracker and its settings, the ``[secrets]`` settings).
+It never sees a chat platform's client: handlers return ``Reply`` data.
 
 A handler that must also say something elsewhere (the sticky summary on a pull
 request, say) calls ``also_send``; those messages are queued in the same
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from bot.clock import Clock
 from bot.config.ci import CiSettings
+from bot.config.ci_secrets import SecretsSettings
 from bot.forge import Forges
 from bot.messages import Actor, Invocation, Level, Outgoing, Reply, ReplyTarget, Target
 
@@ -39,6 +40,8 @@ class Services:
     # the run tracker (``bot.runs``): None where CI is not followed (tests, tools)
     runs: RunTracker | None = None
     ci: CiSettings = field(default_factory=CiSettings)
+    # ``[secrets]``: the secrets commands' time zone, thresholds and windows
+    secrets: SecretsSettings = field(default_factory=SecretsSettings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,8 @@ class Integration(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ScheduledJob:
-    """A coroutine the scheduler runs on ``cron`` (crontab syntax, the scheduler's zone).
+    """A coroutine the scheduler runs on ``cron`` (crontab syntax), read in ``timezone``
+    (an IANA name) when given, else in the scheduler's zone.
 
     Every replica runs every job, so a job must be idempotent (unique keys in the store).
     """
@@ -59,6 +60,7 @@ class ScheduledJob:
     cron: str
     run: Callable[[], Awaitable[None]]
     run_at_start: bool = False
+    timezone: str | None = None
 
 
 @dataclass

@@ -8,8 +8,9 @@ only creates and configures the scheduler; the application starts and stops it.
 Jobs here:
 - ``housekeeping``: delete inbox rows done and outbox rows sent more than
   ``retention_days`` ago (dead letters are kept for an operator to read).
-- whatever the integrations registered (``bot.integrations.ScheduledJob``); a job
-  marked ``run_at_start`` also runs once as soon as the scheduler starts.
+- whatever the integrations registered (``bot.integrations.ScheduledJob``), each on its
+  own time zone when it names one; a job marked ``run_at_start`` also runs once as soon
+  as the scheduler starts.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def build_scheduler(
     for job in jobs:
         scheduler.add_job(
             job.run,
-            CronTrigger.from_crontab(job.cron, timezone=settings.timezone),
+            CronTrigger.from_crontab(job.cron, timezone=job.timezone or settings.timezone),
             id=job.name,
             replace_existing=True,
             coalesce=True,

@@ -9,13 +9,16 @@ provides (connector, authorizer, jobs) in ``REGISTRY``, which the pipeline and t
 scheduler read once when they start (see ``bot.integrations``). The pipeline context
 also builds the run tracker (``bot.runs``): the forge webhooks reach it as
 ``CI_EVENTS``, the handlers as ``Services.runs``, and when a forge is configured its
-stuck-run job (``ci-reconcile``) joins the scheduler.
+stuck-run job (``ci-reconcile``) joins the scheduler. It also records
+``[[secrets.tracked]]`` in the expiry registry and adds the expiry-alert job
+(``secret-expiry-alerts``, run at start-up too; see ``bot.secrets.alerts``).
 
 Endpoints:
 - ``GET /healthz``: 200 while the process serves requests.
 - ``GET /readyz``: 200 when the database answers and has no unapplied
   migrations, else 503 with the reason.
 - ``GET /metrics``: Prometheus text (see ``bot.metrics``).
+- ``POST /api/usage``: CI reports the secrets a pipeline used (see ``bot.usage_api``).
 
 Shutdown (SIGTERM through aiohttp's runner): the workers stop claiming, the
 batch in flight gets ``server.shutdown_timeout`` seconds to finish, and
@@ -50,8 +53,13 @@ from bot.pipeline import Pipeline, build_pipeline, run_workers
 from bot.router import Command
 from bot.runs import RunTracker
 from bot.scheduler import HousekeepingDeps, build_scheduler
+from bot.secrets.alerts import expiry_alert_schedule
+from bot.secrets.tracked_config import sync_tracked_config
 from bot.store.database import Database, open_database
 from bot.store.queues import OutboxQueue
+from bot.store.secrets import SecretRegistry
+from bot.usage_api import PATH as USAGE_PATH
+from bot.usage_api import build_usage_api
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)
@@ -107,6 +115,8 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    usage = build_usage_api(config.secrets.usage_tokens, app[CLOCK], app[LOG].getChild("usage"))
+    app.router.add_post(USAGE_PATH, usage.handle)
     return app
 
 
@@ -145,12 +155,20 @@ def _pipeline_ctx(commands: list[Command[Any]]) -> Any:
             forges=registry.forges,
             runs=tracker,
             ci=config.ci,
+            secrets=config.secrets,
         )
         app[CI_EVENTS] = tracker
         if registry.forges:
             registry.add_job(
                 ScheduledJob("ci-reconcile", config.ci.reconcile_cron, _reconcile_job(tracker, log))
             )
+        secrets_log = log.getChild("secrets")
+        await sync_tracked_config(SecretRegistry(), config.secrets, clock.now(), secrets_log)
+        registry.add_job(
+            expiry_alert_schedule(
+                config.secrets, clock, secrets_log, lambda: app[PIPELINE].outbox_wake.set()
+            )
+        )
         app[PIPELINE] = build_pipeline(
             config,
             app[DATABASE],

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.router import Command
-from commands import help, ping, rescan, status, subscribe
+from commands import help, ping, rescan, secret_tracking, secrets, status, subscribe
 
 
 def builtin_commands() -> list[Command[Any]]:
@@ -20,4 +20,6 @@ def builtin_commands() -> list[Command[Any]]:
         *status.commands(),
         *rescan.commands(),
         *subscribe.commands(),
+        *secret_tracking.commands(),
+        *secrets.commands(),
     ]

@@ -246,14 +246,15 @@ async def test_operation_without_behaviour_answers_501_and_is_a_violation(
     api: GitHubAPI, github: FakeGitHub
 ) -> None:
     with pytest.raises(gidgethub.GitHubBroken) as broken:
-        await api.getitem(f"/repos/{REPO}/actions/secrets")
+        await api.getitem(f"/repos/{REPO}/commits/{SHA}/statuses")
 
+    operation = "repos/list-commit-statuses-for-ref"
     assert (broken.value.status_code, str(broken.value)) == (
         501,
-        "no fake behaviour for actions/list-repo-secrets",
+        f"no fake behaviour for {operation}",
     )
     assert github.violations == [
-        f"GET /repos/{REPO}/actions/secrets: no fake behaviour for actions/list-repo-secrets"
+        f"GET /repos/{REPO}/commits/{SHA}/statuses: no fake behaviour for {operation}"
     ]
 
 

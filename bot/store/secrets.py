@@ -152,7 +152,12 @@ class SecretUses:
     ) -> bool:
         """Record a use unless a later one is known; whether it was recorded."""
         key: dict[str, Any] = {"forge": forge.value, "repo": repo.lower(), "name": name}
-        values: dict[str, Any] = {"used_by": used_by, "url": url, "used_at": used_at, "source": source}
+        values: dict[str, Any] = {
+            "used_by": used_by,
+            "url": url,
+            "used_at": used_at,
+            "source": source,
+        }
         if not await SecretUse.exists(**key):
             try:
                 await SecretUse.create(**key, **values)

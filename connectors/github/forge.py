@@ -10,7 +10,8 @@ and serializes writes), read into ``bot.forge`` types:
 - ``ci_runs``: the commit's Actions workflow runs, newest first, the newest per workflow;
 - ``ci_run``, ``jobs``, ``rerun``, ``cancel``, ``dispatch`` on one run or workflow;
 - ``thread``: where the pull request's comments go; a ``sticky`` name makes the
-  ``GitHubConnector`` edit one comment in place.
+  ``GitHubConnector`` edit one comment in place;
+- ``secrets``, ``ci_files``, ``latest_runs``: read through ``connectors.github.secrets``.
 
 Invariants: every API failure leaves as a ``ForgeError`` (``errors.forge_error``), with
 a message for users and never a token; run ids are GitHub's numeric ids as strings.
@@ -18,16 +19,29 @@ a message for users and never a token; run ids are GitHub's numeric ids as strin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from bot.clock import Clock
-from bot.forge import Change, ChangeState, Check, CheckState, CiRun, ForgeError, Job, NotFound
+from bot.forge import (
+    Change,
+    ChangeState,
+    Check,
+    CheckState,
+    CiFile,
+    CiRun,
+    CiSecret,
+    ForgeError,
+    Job,
+    NotFound,
+)
 from bot.messages import Forge, Platform, ReplyTarget, Target, TargetKind
 from connectors.github.ci_events import ci_run, parse_time, state_of
 from connectors.github.client import GitHubClient
 from connectors.github.errors import PLATFORM, forge_error
+from connectors.github.secrets import GitHubSecrets
 
 STATUS_STATES = {
     "pending": CheckState.IN_PROGRESS,
@@ -38,9 +52,12 @@ STATUS_STATES = {
 
 
 class GitHubForge:
-    def __init__(self, client: GitHubClient, clock: Clock) -> None:
+    def __init__(
+        self, client: GitHubClient, clock: Clock, log: logging.Logger | None = None
+    ) -> None:
         self._client = client
         self._clock = clock
+        self._secrets = GitHubSecrets(client, log or logging.getLogger("chatops.github"))
 
     @property
     def forge(self) -> Forge:
@@ -105,6 +122,18 @@ class GitHubForge:
     def thread(self, repo: str, number: int, *, sticky: str | None = None) -> ReplyTarget:
         extra = (("sticky", sticky),) if sticky is not None else ()
         return ReplyTarget(platform=Platform.GITHUB, channel=repo, thread=str(number), extra=extra)
+
+    async def secrets(self, repo: str) -> list[CiSecret]:
+        with self._errors(repo, "repository", repo):
+            return await self._secrets.secrets(repo)
+
+    async def ci_files(self, repo: str, ref: str | None = None) -> list[CiFile]:
+        with self._errors(repo, "repository", repo):
+            return await self._secrets.ci_files(repo, ref)
+
+    async def latest_runs(self, repo: str) -> dict[str, CiRun]:
+        with self._errors(repo, "repository", repo):
+            return await self._secrets.latest_runs(repo)
 
     @contextmanager
     def _errors(self, repo: str, what: str, name: str) -> Iterator[None]:

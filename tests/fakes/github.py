@@ -38,6 +38,7 @@ from tests.fakes.github_ci import ci_behaviours
 from tests.fakes.github_contract import Contract, Match, default_contract
 from tests.fakes.github_handlers import Ctx, Handler, Reply, behaviours
 from tests.fakes.github_render import Render
+from tests.fakes.github_secrets import SecretsSeeder, secrets_behaviours
 from tests.fakes.github_state import (
     PERMISSIONS,
     CheckRun,
@@ -113,7 +114,12 @@ class FakeGitHub:
         self.violations: list[str] = []
         self._auth = Auth(self.world, app_public_key)
         self._token_lifetime = token_lifetime
-        self._handlers: dict[str, Handler] = {**behaviours(), **ci_behaviours()}
+        self._handlers: dict[str, Handler] = {
+            **behaviours(),
+            **ci_behaviours(),
+            **secrets_behaviours(),
+        }
+        self.secrets = SecretsSeeder(self.world)  # CI secrets and repository files
         self._failures: dict[str, deque[Reply]] = {}
         self._delays: dict[str, float] = {}
         self._runner: web.AppRunner | None = None

@@ -194,6 +194,26 @@ class Rerun:
     failed_only: bool
 
 
+@dataclass(frozen=True)
+class StoredSecret:
+    """An Actions, environment or Dependabot secret: a name and dates (values are never kept)."""
+
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class OrgSecret:
+    """An organization Actions secret; ``selected`` lists repos for visibility ``selected``."""
+
+    name: str
+    visibility: str
+    selected: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
 @dataclass
 class World:
     """Everything the fake knows; handlers read and change it, tests seed and inspect it."""
@@ -222,6 +242,12 @@ class World:
     reruns: list[Rerun] = field(default_factory=list)
     cancellations: list[tuple[str, int]] = field(default_factory=list)
     repos: dict[str, bool] = field(default_factory=dict)  # added with add_repo: private?
+    # secrets and files (tests.fakes.github_secrets): by repository, environment, organization
+    repo_secrets: dict[str, list[StoredSecret]] = field(default_factory=dict)
+    environment_secrets: dict[tuple[str, str], list[StoredSecret]] = field(default_factory=dict)
+    org_secrets: dict[str, list[OrgSecret]] = field(default_factory=dict)
+    dependabot_secrets: dict[str, list[StoredSecret]] = field(default_factory=dict)
+    files: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (repo, ref)
     rate_limit: int = 5000
     rate_used: int = 0
     rate_reset: int = 0
