@@ -97,6 +97,15 @@ def usage_line(name: str, specs: Sequence[ArgumentSpec]) -> str:
     return " ".join([name, *(spec.usage() for spec in specs)])
 
 
+def brief_usage_line(name: str, specs: Sequence[ArgumentSpec]) -> str:
+    """``usage_line`` for a list of commands: two or more optional options read ``[OPTIONS]``."""
+    optional = [spec for spec in specs if spec.option and not spec.required]
+    if len(optional) < 2:
+        return usage_line(name, specs)
+    kept = [spec.usage() for spec in specs if not spec.option or spec.required]
+    return " ".join([name, *kept, "[OPTIONS]"])
+
+
 def bind(args_type: type[Any], specs: Sequence[ArgumentSpec], words: Sequence[str]) -> Any:
     """Convert words into an instance of ``args_type`` or raise ``UsageError``."""
     values: dict[str, object] = {}

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from bot.arguments import ArgumentSpec, argument_specs, bind, usage_line
+from bot.arguments import ArgumentSpec, argument_specs, bind, brief_usage_line, usage_line
 from bot.context import Catalog, Context, Services
 from bot.errors import CommandError, PermissionDenied, UpstreamError, UsageError
 from bot.forge import NotFound
@@ -62,6 +62,11 @@ class Command(Generic[A]):
     @property
     def usage(self) -> str:
         return usage_line(self.name, self.specs)
+
+    @property
+    def brief_usage(self) -> str:
+        """The usage for a list of commands; ``usage`` has every option."""
+        return brief_usage_line(self.name, self.specs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ async def show_help(ctx: Context, args: HelpArgs) -> Reply:
 
 def _overview(ctx: Context) -> Reply:
     allowed = ctx.catalog.allowed()
-    rows = tuple((command.usage, command.summary) for command in allowed)
+    rows = tuple((command.brief_usage, command.summary) for command in allowed)
     return Reply(
         title="Commands you can run here",
         paragraphs=(f"Your access level here is {ctx.level}. Say `help COMMAND` for details.",),

@@ -92,6 +92,7 @@ async def test_identify_asks_only_for_guilds_guild_messages_and_direct_messages(
 
 
 REPO_HELP = "the repository, as owner/repo or group/project"
+REPO_DEFAULT_HELP = "the repository (default: this thread's, or the channel's default)"
 
 
 TARGET_OPTION = {
@@ -139,6 +140,147 @@ async def test_slash_command_is_registered_in_the_configured_guild(
             "name": "restart",
             "description": "Cancel the CI running on a pull request, then run it again.",
             "options": [TARGET_OPTION],
+        },
+        {
+            "type": 1,
+            "name": "secrets-ack",
+            "description": "Stop the alerts about a secret's current expiry date.",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "name",
+                    "description": "the secret's name, as CI knows it",
+                    "required": True,
+                },
+                {
+                    "type": 3,
+                    "name": "repo",
+                    "description": REPO_DEFAULT_HELP,
+                    "required": False,
+                },
+            ],
+        },
+        {
+            "type": 1,
+            "name": "secrets-audit",
+            "description": "Class every CI secret of a repository: expired, expiring, unused, ...",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "repo",
+                    "description": "the repository (owner/repo)",
+                    "required": False,
+                }
+            ],
+        },
+        {
+            "type": 1,
+            "name": "secrets-expiring",
+            "description": (
+                "List tracked secrets that expire soon, across this channel's repositories."
+            ),
+            "options": [
+                {
+                    "type": 3,
+                    "name": "within",
+                    "description": "how far ahead: 30d or 4w",
+                    "required": False,
+                }
+            ],
+        },
+        {
+            "type": 1,
+            "name": "secrets-snooze",
+            "description": "Hold a secret's expiry alerts back for a while.",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "name",
+                    "description": "the secret's name, as CI knows it",
+                    "required": True,
+                },
+                {
+                    "type": 3,
+                    "name": "duration",
+                    "description": "how long: 12h, 3d or 1w (at most 90 days)",
+                    "required": True,
+                },
+                {
+                    "type": 3,
+                    "name": "repo",
+                    "description": REPO_DEFAULT_HELP,
+                    "required": False,
+                },
+            ],
+        },
+        {
+            "type": 1,
+            "name": "secrets-track",
+            "description": "Record when a CI secret expires, who rotates it and where.",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "name",
+                    "description": "the secret's name, as CI knows it",
+                    "required": True,
+                },
+                {
+                    "type": 3,
+                    "name": "expires",
+                    "description": "the expiry date, YYYY-MM-DD, or 30d / 2w from today",
+                    "required": True,
+                },
+                {
+                    "type": 3,
+                    "name": "repo",
+                    "description": REPO_DEFAULT_HELP,
+                    "required": False,
+                },
+                {
+                    "type": 3,
+                    "name": "owner",
+                    "description": "who rotates it, such as @alice",
+                    "required": False,
+                },
+                {
+                    "type": 3,
+                    "name": "rotate_url",
+                    "description": "where it is rotated (http/https)",
+                    "required": False,
+                },
+            ],
+        },
+        {
+            "type": 1,
+            "name": "secrets-untrack",
+            "description": "Forget a CI secret's expiry date; no more alerts about it.",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "name",
+                    "description": "the secret's name, as CI knows it",
+                    "required": True,
+                },
+                {
+                    "type": 3,
+                    "name": "repo",
+                    "description": REPO_DEFAULT_HELP,
+                    "required": False,
+                },
+            ],
+        },
+        {
+            "type": 1,
+            "name": "secrets-usage",
+            "description": "Show which secrets a pull request's CI uses, per workflow and job.",
+            "options": [
+                {
+                    "type": 3,
+                    "name": "target",
+                    "description": "the pull request (owner/repo#12) or repository",
+                    "required": False,
+                }
+            ],
         },
         {
             "type": 1,

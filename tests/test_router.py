@@ -35,7 +35,7 @@ from bot.messages import (
 from bot.permissions import ConfigAuthorizer
 from bot.router import Command, Router
 from bot.store.queues import Audit
-from commands import builtin_commands
+from commands import builtin_commands, ping
 from tests.fakes.clock import FakeClock
 
 
@@ -401,6 +401,18 @@ async def test_help_lists_only_what_the_user_may_run() -> None:
                 ("notify", "Also posts elsewhere."),
                 ("notify-crash", "Queues a follow-up, then crashes."),
                 ("ping", "Check that the bot is up; shows its version and uptime."),
+                (
+                    "secrets audit [REPO]",
+                    "Class every CI secret of a repository: expired, expiring, unused, ...",
+                ),
+                (
+                    "secrets expiring [--within DAYS]",
+                    "List tracked secrets that expire soon, across this channel's repositories.",
+                ),
+                (
+                    "secrets usage [TARGET]",
+                    "Show which secrets a pull request's CI uses, per workflow and job.",
+                ),
                 ("slow", "Never finishes."),
                 ("status [TARGET]", "Show the CI state of a pull request's head commit."),
                 ("subscriptions", "List the repositories this channel is subscribed to."),
@@ -436,7 +448,7 @@ def test_duplicate_command_names_are_refused() -> None:
     clock = FakeClock()
     with pytest.raises(ValueError, match="command name 'ping' is declared twice"):
         Router(
-            [*builtin_commands(), *builtin_commands()],
+            [*builtin_commands(), *ping.commands()],
             authorizer=ConfigAuthorizer(PermissionsSettings()),
             services=Services(clock=clock, started_at=clock.now(), version="1"),
             handler_timeout=1.0,
