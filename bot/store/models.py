@@ -344,3 +344,23 @@ class SecretAlert(Model):
     class Meta:
         table = "chatops_secret_alerts"
         unique_together = (("forge", "repo", "name", "threshold_days", "expires_on"),)
+
+
+class RateGate(Model):
+    """A rate-limit gate shared by every replica: one row per installation (or token) and route class.
+
+    ``blocked_until_ms`` closes the gate after a 429 or a secondary-limit 403 (it only
+    ever moves later); ``next_slot_ms`` is the earliest moment the next request may go
+    (requests reserve slots one spacing apart). Times are milliseconds since the Unix
+    epoch, so that the store can compare and add them in one portable statement.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=255, unique=True)
+    blocked_until_ms = fields.BigIntField(default=0)
+    next_slot_ms = fields.BigIntField(default=0)
+    reason = fields.CharField(max_length=255, default="")
+    updated_ms = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "chatops_rate_gates"
