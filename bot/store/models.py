@@ -347,7 +347,7 @@ class SecretAlert(Model):
 
 
 class RateGate(Model):
-    """A rate-limit gate shared by every replica: one row per installation (or token) and route class.
+    """A rate-limit gate shared by every replica: one per installation (or token) and route class.
 
     ``blocked_until_ms`` closes the gate after a 429 or a secondary-limit 403 (it only
     ever moves later); ``next_slot_ms`` is the earliest moment the next request may go
