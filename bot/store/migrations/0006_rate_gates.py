@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('reason', fields.CharField(default='', max_length=255)),
                 ('updated_ms', fields.BigIntField(default=0)),
             ],
-            options={'table': 'chatops_rate_gates', 'app': 'chatops', 'pk_attr': 'id', 'table_description': 'A rate-limit gate shared by every replica: one row per installation (or token) and route class.'},
+            options={'table': 'chatops_rate_gates', 'app': 'chatops', 'pk_attr': 'id', 'table_description': 'A rate-limit gate shared by every replica: one per installation (or token) and route class.'},
             bases=['Model'],
         ),
     ]
