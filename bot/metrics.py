@@ -10,6 +10,7 @@ Series:
 - ``chatops_ack_seconds{platform}``  (inbound request to inbox row, histogram)
 - ``chatops_end_to_end_seconds{platform}``  (received to reply sent, histogram)
 - ``chatops_queue_depth{queue,status}``  (gauge, at scrape)
+- ``chatops_rejected_requests_total{door,reason}``  (requests refused at a front door)
 """
 
 from __future__ import annotations
@@ -114,6 +115,12 @@ class Metrics:
             "chatops_end_to_end_seconds", "Time from receiving a command to sending its reply."
         )
     )
+    rejections: Counter = field(
+        default_factory=lambda: Counter(
+            "chatops_rejected_requests_total",
+            "Requests refused at a front door, by door and reason.",
+        )
+    )
 
     def render(self, queue_depths: Mapping[str, Mapping[str, int]]) -> str:
         lines: list[str] = []
@@ -122,6 +129,7 @@ class Metrics:
             self.deliveries,
             self.ack_seconds,
             self.end_to_end_seconds,
+            self.rejections,
         ):
             lines += metric.render()
         lines += [

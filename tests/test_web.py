@@ -128,6 +128,8 @@ chatops_ack_seconds_count{{platform="shell"}} 1
 {all_buckets("chatops_end_to_end_seconds", 1)}
 chatops_end_to_end_seconds_sum{{platform="shell"}} 0
 chatops_end_to_end_seconds_count{{platform="shell"}} 1
+# HELP chatops_rejected_requests_total Requests refused at a front door, by door and reason.
+# TYPE chatops_rejected_requests_total counter
 # HELP chatops_queue_depth Rows in the inbox and outbox, by status.
 # TYPE chatops_queue_depth gauge
 chatops_queue_depth{{queue="inbox",status="done"}} 1
