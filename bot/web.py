@@ -41,7 +41,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.config import Config, ServerSettings
 from bot.context import Services
 from bot.delivery import Connector
 from bot.forge import CiEventSink
@@ -230,15 +230,13 @@ async def serve(app: web.Application, *, host: str, port: int, log: logging.Logg
     """Serve until SIGTERM or SIGINT, then shut down gracefully.
 
     Port 0 binds a free port; the address actually bound is logged, so tests and
-    operators can find it.
+    operators can find it. Slow clients are dropped: see ``server_options``.
     """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(
-        app, handle_signals=False, shutdown_timeout=app[CONFIG].server.shutdown_timeout
-    )
+    runner = web.AppRunner(app, handle_signals=False, **server_options(app[CONFIG].server))
     try:
         await runner.setup()
     except BaseException:
@@ -256,6 +254,21 @@ async def serve(app: web.Application, *, host: str, port: int, log: logging.Logg
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     log.info("stopped")
+
+
+def server_options(settings: ServerSettings) -> dict[str, Any]:
+    """The ``AppRunner`` options of ``serve``.
+
+    aiohttp has no separate header-read timeout, but its keep-alive timer starts when a
+    connection opens and closes it if no complete request has arrived by then; so
+    ``keepalive_timeout`` = ``header_timeout`` drops a client that trickles its headers
+    (and an idle keep-alive connection). Bodies are timed by the front doors themselves
+    (``server.body_timeout``, ``connectors.webhook_body``).
+    """
+    return {
+        "shutdown_timeout": settings.shutdown_timeout,
+        "keepalive_timeout": settings.header_timeout,
+    }
 
 
 async def healthz(_request: web.Request) -> web.Response:

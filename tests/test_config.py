@@ -197,7 +197,8 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
         ({"server": {"prot": 9000}}, "server.prot: unknown key (did you mean 'port'?)"),
         (
             {"server": {"zzz": 1}},
-            "server.zzz: unknown key; expected one of host, port, shutdown_timeout",
+            "server.zzz: unknown key; expected one of host, port, shutdown_timeout, "
+            "header_timeout, body_timeout, max_unverified_bodies",
         ),
         ({"sever": {}}, "sever: unknown key (did you mean 'server'?)"),
         ({"database": {"secret": "env:X"}}, "database.secret: unknown key; expected one of url"),
@@ -841,8 +842,20 @@ def test_render_defaults_shows_every_section_and_key() -> None:
 
     assert all(section["enabled"] is False for section in platforms.values())
     assert data == {
-        "bot": {"name": "chatops", "public_url": "http://127.0.0.1:8080"},
-        "server": {"host": "127.0.0.1", "port": 8080, "shutdown_timeout": 10.0},
+        "bot": {
+            "name": "chatops",
+            "public_url": "http://127.0.0.1:8080",
+            "max_commands_per_event": 10,
+            "max_command_chars": 4000,
+        },
+        "server": {
+            "host": "127.0.0.1",
+            "port": 8080,
+            "shutdown_timeout": 10.0,
+            "header_timeout": 10.0,
+            "body_timeout": 10.0,
+            "max_unverified_bodies": 4,
+        },
         "database": {"url": "sqlite://chatops.sqlite3"},
         "workers": {
             "concurrency": 4,

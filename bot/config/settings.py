@@ -57,6 +57,10 @@ from bot.messages import Level, Platform
 class BotSettings(_Section):
     name: str = field(default="chatops", metadata=_rules(_non_empty))
     public_url: str = field(default="http://127.0.0.1:8080", metadata=_rules(_http_url))
+    # the budget of one comment or message (``connectors.budget``): commands taken from it,
+    # and the length of one command line
+    max_commands_per_event: int = field(default=10, metadata=_rules(_between(1, 100)))
+    max_command_chars: int = field(default=4000, metadata=_rules(_between(100, 100_000)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,12 @@ class ServerSettings(_Section):
     host: str = field(default="127.0.0.1", metadata=_rules(_non_empty))
     port: int = field(default=8080, metadata=_rules(_between(0, 65535)))
     shutdown_timeout: float = field(default=10.0, metadata=_rules(_positive))
+    # slow clients: seconds for a request's headers (and for an idle keep-alive connection),
+    # and for a webhook body once its headers are in
+    header_timeout: float = field(default=10.0, metadata=_rules(_positive))
+    body_timeout: float = field(default=10.0, metadata=_rules(_positive))
+    # request bodies whose signature is not yet checked, read at once per front door
+    max_unverified_bodies: int = field(default=4, metadata=_rules(_between(1, 256)))
 
 
 @dataclass(frozen=True, slots=True)
