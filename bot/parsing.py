@@ -5,7 +5,8 @@ Intent
 
     - ``find_commands`` picks out the lines that start with a bot mention, skipping
       everything a reader would not see as a live instruction: fenced and indented
-      code, quoted lines and HTML comments.
+      code, quoted lines and HTML comments. A mention matches by ASCII comparison only
+      (``@ChatOps`` yes; ``@chatop`` + U+017F, a long s, no).
     - ``split_args`` splits one command line into words with shell-like quoting,
       accepting the typographic quotes chat apps substitute for ASCII ones;
       ``join_args`` is its exact inverse.
@@ -156,10 +157,12 @@ def find_commands(text: str, mentions: Sequence[str]) -> list[str]:
     """Return the command on each line that starts with one of ``mentions``, in order.
 
     A command is the rest of its line with HTML comments removed, stripped; it is
-    ``""`` when the line holds only the mention.
+    ``""`` when the line holds only the mention. Mentions match by exact ASCII comparison,
+    ignoring ASCII case only: no Unicode case folding or compatibility mapping. Text that
+    is not a string (a payload's number or null) holds no commands.
     """
     pattern = _mention_pattern(mentions)
-    if pattern is None:
+    if pattern is None or not isinstance(text, str):
         return []
     commands = []
     for line in _prose_lines(text):
@@ -174,8 +177,20 @@ def _mention_pattern(mentions: Sequence[str]) -> re.Pattern[str] | None:
     tokens = sorted({m for m in mentions if m}, key=len, reverse=True)
     if not tokens:
         return None
-    alternatives = "|".join(re.escape(token) for token in tokens)
-    return re.compile(rf" {{0,3}}(?:{alternatives})[:,]?(?=\s|\Z)", re.IGNORECASE)
+    alternatives = "|".join(_ascii_caseless(token) for token in tokens)
+    return re.compile(rf" {{0,3}}(?:{alternatives})[:,]?(?=\s|\Z)")
+
+
+def _ascii_caseless(token: str) -> str:
+    """A pattern matching ``token`` with ASCII letters in either case and nothing else.
+
+    Not ``re.IGNORECASE``: that folds Unicode too, so "@chatop" + U+017F (long s) would
+    read as "@chatops", and U+212A (Kelvin sign) as "k".
+    """
+    return "".join(
+        f"[{char.lower()}{char.upper()}]" if char.isascii() and char.isalpha() else re.escape(char)
+        for char in token
+    )
 
 
 def _prose_lines(text: str) -> Iterator[str]:

@@ -107,6 +107,13 @@ FIND_CASES = [
     ("comment in indented code is text", "    <!--\n@chatops yes", ["yes"]),
     ("fence inside a comment is text", "<!--\n```\n-->\n@chatops yes", ["yes"]),
     ("comment opened in a quote", "> <!--\n@chatops no\n-->\n@chatops yes", ["yes"]),
+    # mentions compare as ASCII only: no Unicode case folding or compatibility mapping
+    ("long s does not fold to s", "@chatop\u017f no\n@chatops yes", ["yes"]),
+    ("capital long-s look-alike", "@CHATOP\u017f no", []),
+    ("kelvin sign is not k", "<@U0BOT> yes\n@chatops\u212a no", ["yes"]),
+    ("full-width letters are not ASCII", "@\uff43hatops no", []),
+    ("dotless i is not i", "@chatops yes\n<@\u0131> no", ["yes"]),
+    ("mention then a no-break space", "@chatops\u00a0ping", ["ping"]),
 ]
 
 
@@ -115,6 +122,11 @@ FIND_CASES = [
 )
 def test_find_commands(text: str, expected: list[str]) -> None:
     assert find_commands(text, MENTIONS) == expected
+
+
+@pytest.mark.parametrize("body", [12, 1.5, None, ["@chatops ping"], {"text": "@chatops ping"}])
+def test_find_commands_in_a_body_that_is_not_text_finds_nothing(body: object) -> None:
+    assert find_commands(body, MENTIONS) == []  # type: ignore[arg-type]
 
 
 def test_find_commands_without_mentions_finds_nothing() -> None:
