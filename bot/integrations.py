@@ -30,7 +30,7 @@ from aiohttp import web
 from bot.delivery import Connector
 from bot.forge import ForgeClient, Forges
 from bot.messages import Actor, Level, Platform, Target
-from bot.permissions import Authorizer
+from bot.permissions import Authorizer, PermissionUnavailable
 
 
 class StartupError(Exception):
@@ -96,7 +96,9 @@ class CombinedAuthorizer:
 
     A user's level is the higher of what the config grants and what their platform says
     (a forge's repository permission). A platform authorizer that fails counts as granting
-    nothing beyond the config, so failures close rather than open.
+    nothing beyond the config, so failures close rather than open; one that could not
+    check (``PermissionUnavailable``) is passed on with what the config grants, so the
+    router can say so instead of denying.
     """
 
     def __init__(self, config: Authorizer, by_platform: Mapping[Platform, Authorizer]) -> None:
@@ -110,5 +112,7 @@ class CombinedAuthorizer:
             return granted
         try:
             return max(granted, await platform.level_for(actor, target))
+        except PermissionUnavailable as exc:
+            raise exc.with_granted(granted) from exc
         except Exception:
             return granted

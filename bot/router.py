@@ -30,7 +30,7 @@ from bot.errors import CommandError, PermissionDenied, UpstreamError, UsageError
 from bot.forge import NotFound
 from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Target
 from bot.parsing import ParseError, split_args
-from bot.permissions import Authorizer
+from bot.permissions import Authorizer, PermissionUnavailable
 from bot.store.queues import Audit
 from bot.targets import TargetResolver
 
@@ -127,6 +127,12 @@ class Router:
             return self._outcome(invocation, command, "usage", _usage_reply(command, exc.message))
         try:
             level = await self._authorizer.level_for(invocation.actor, target)
+        except PermissionUnavailable as exc:
+            self._log.warning("%s", exc, extra=_ids(invocation))
+            if command.level > exc.granted:
+                reply = _unavailable_reply(exc)
+                return self._outcome(invocation, command, "unchecked", reply, str(exc))
+            level = exc.granted
         except Exception:
             self._log.exception("authorizer failed; denying", extra=_ids(invocation))
             level = Level.READ
@@ -303,6 +309,12 @@ def _denied_reply(command: Command[Any], level: Level) -> Reply:
         title="Permission denied",
         status=Status.ERROR,
         paragraphs=(f"`{command.name}` needs {command.level} access; you have {level}.",),
+    )
+
+
+def _unavailable_reply(exc: PermissionUnavailable) -> Reply:
+    return Reply(
+        title="Permission could not be checked", status=Status.ERROR, paragraphs=(exc.message,)
     )
 
 
