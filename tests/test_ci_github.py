@@ -14,6 +14,7 @@ from bot.config.ci import CiSettings, CiWorkflow
 from bot.runs import RunTracker
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus, Run
 from bot.web import CI_EVENTS
+from tests.fakes.clock import utc_minute
 from tests.fakes.github_state import Dispatch, Rerun
 from tests.fakes.waiting import wait_until
 from tests.github_stack import Stack, github_stack
@@ -93,6 +94,7 @@ async def test_rescan_dispatches_the_workflow_and_reports_the_result_in_the_thre
 
         stack.github.start_workflow_run(run.id)
         stack.clock.advance(125)
+        finished = stack.clock.now()
         stack.github.finish_workflow_run(run.id, "failure", {"test": "failure", "lint": "success"})
         stack.github.add_check_run(REPO, SHA, "lint", conclusion="success")
         stack.github.add_check_run(REPO, SHA, "test", conclusion="failure")
@@ -114,7 +116,7 @@ async def test_rescan_dispatches_the_workflow_and_reports_the_result_in_the_thre
         summary = (
             "❌ **CI summary for Codertocat/Hello-World#1**\n\n"
             "Bot run #1 on ec26c3e: failure, asked by Codertocat 2m 5s ago.\n\n"
-            "- **head**: ec26c3e\n- **updated**: 2026-11-21 12:02 UTC\n\n"
+            f"- **head**: ec26c3e\n- **updated**: {utc_minute(finished)}\n\n"
             "| check | state | link |\n| --- | --- | --- |\n"
             f"| test | failure | https://github.com/{REPO}/runs/2 |\n"
             f"| lint | success | https://github.com/{REPO}/runs/1 |\n\n"
@@ -131,6 +133,7 @@ async def test_two_rescans_within_the_window_share_one_run_and_both_name_it(
 ) -> None:
     async with github_stack(database_url, ci=WORKFLOW) as stack:
         seed_pull(stack)
+        asked_at = stack.clock.now()
         await say(stack, "@chatops rescan")
         await settled(2)
         stack.clock.advance(30)
@@ -145,7 +148,7 @@ async def test_two_rescans_within_the_window_share_one_run_and_both_name_it(
         assert second == (
             "> @&#8203;chatops rescan\n\n"
             f"{INFO} **Rescan already requested: Codertocat/Hello-World#1**\n\n"
-            "Codertocat asked for it at 2026-11-21 12:00 UTC (30s ago); "
+            f"Codertocat asked for it at {utc_minute(asked_at)} (30s ago); "
             "this request joins run #1.\n\n"
             "The result will be posted here when it finishes.\n\n"
             "- **run**: #1\n- **head**: ec26c3e\n\n"
@@ -272,6 +275,7 @@ async def test_a_run_whose_completion_webhook_was_lost_is_settled_by_the_reconci
 
         assert await tracker.reconcile() == 0  # not stuck yet
         stack.clock.advance(61 * 60)
+        reconciled_at = stack.clock.now()
         assert await tracker.reconcile() == 1
         await settled(4)
         assert await tracker.reconcile() == 0
@@ -286,7 +290,7 @@ async def test_a_run_whose_completion_webhook_was_lost_is_settled_by_the_reconci
             f"{INFO} **CI summary for Codertocat/Hello-World#1**\n\n"
             "No checks have reported on ec26c3e yet.\n\n"
             "Bot run #1 on ec26c3e: success, asked by Codertocat 1h 1m ago.\n\n"
-            "- **head**: ec26c3e\n- **updated**: 2026-11-21 13:01 UTC\n\n"
+            f"- **head**: ec26c3e\n- **updated**: {utc_minute(reconciled_at)}\n\n"
             f"[Codertocat/Hello-World#1](https://github.com/{REPO}/pull/1) · [CI]({RUNS}/{run.id})",
         ]
         assert stack.github.violations == []
@@ -301,6 +305,7 @@ async def test_update_keeps_one_summary_comment_and_edits_it_in_place(
         await settled(3)  # 👀, the answer, the summary
         stack.github.add_check_run(REPO, SHA, "test", conclusion="success")
         stack.clock.advance(60)
+        updated_at = stack.clock.now()
         await say(stack, "@chatops update")
         await settled(6)
 
@@ -314,7 +319,7 @@ async def test_update_keeps_one_summary_comment_and_edits_it_in_place(
         assert comments == [
             answer.format(checks=0),
             "✅ **CI summary for Codertocat/Hello-World#1**\n\n"
-            "- **head**: ec26c3e\n- **updated**: 2026-11-21 12:01 UTC\n\n"
+            f"- **head**: ec26c3e\n- **updated**: {utc_minute(updated_at)}\n\n"
             "| check | state | link |\n| --- | --- | --- |\n"
             f"| test | success | https://github.com/{REPO}/runs/1 |\n\n"
             f"[Codertocat/Hello-World#1]({PULL})",

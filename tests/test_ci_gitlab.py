@@ -23,7 +23,7 @@ from bot.store.runs import RunStore
 from connectors.gitlab.forge import GitLabForge
 from connectors.integrations import open_forges
 from connectors.markdown import marker_comment
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, utc_minute
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.gitlab_ci import CreatedPipeline, pipeline_hook
 from tests.fakes.slack import FakeSlack
@@ -109,6 +109,7 @@ async def test_rescan_creates_a_pipeline_whose_completion_reaches_the_mr_and_sla
             merge_request_iid=MR_IID,
         )
 
+        asked_at = stack.clock.now()  # the clock stands still in this test
         await note(stack, "@chatops rescan")
         await settled(2)  # 👀 and the answer
         [created] = ci.created
@@ -142,7 +143,7 @@ async def test_rescan_creates_a_pipeline_whose_completion_reaches_the_mr_and_sla
             + marker_comment(f"run:{run.id}:origin:{origin.id}"),
             "✅ **CI summary for gitlab-org/gitlab-test!1**\n\n"
             f"Bot run #{run.id} on bbbbbbb: success, asked by alice 0s ago.\n\n"
-            "- **head**: bbbbbbb\n- **updated**: 2026-11-21 12:00 UTC\n\n"
+            f"- **head**: bbbbbbb\n- **updated**: {utc_minute(asked_at)}\n\n"
             "| check | state | link |\n| --- | --- | --- |\n"
             f"| build | success | {WEB}/-/jobs/9002 |\n| test | success | {WEB}/-/jobs/9003 |\n\n"
             f"[gitlab-org/gitlab-test!1]({WEB}/-/merge_requests/1) · [pipeline #501]({PIPELINE})"
@@ -154,7 +155,7 @@ async def test_rescan_creates_a_pipeline_whose_completion_reaches_the_mr_and_sla
                 SLACK_CHANNEL,
                 SLACK_THREAD,
                 "Rescan already requested: gitlab-org/gitlab-test!1\n"
-                "alice asked for it at 2026-11-21 12:00 UTC (0s ago); this request joins "
+                f"alice asked for it at {utc_minute(asked_at)} (0s ago); this request joins "
                 f"run #{run.id}.\nThe result will be posted here when it finishes.",
             ),
             (SLACK_CHANNEL, SLACK_THREAD, "CI passed: gitlab-org/gitlab-test!1"),

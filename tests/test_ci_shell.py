@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import datetime
 
 from bot.config import Config, PermissionGrant, PermissionsSettings, Secret
 from bot.config.ci import CiSettings
@@ -22,7 +23,7 @@ from commands import builtin_commands
 from connectors.integrations import open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, utc_minute
 from tests.fakes.github import FakeGitHub
 
 REPO = "acme/web"
@@ -74,7 +75,9 @@ async def test_status_and_rescan_from_the_shell(database: Database) -> None:
                 log=log,
             )
             session = ShellSession(pipeline, connector, user="operator", reply_timeout=10.0)
+            first_said: dict[str, datetime] = {}
             for line in ("use acme/web", "status #1", "rescan #1", "rescan #1", "status #2"):
+                first_said.setdefault(line, clock.now())
                 await session.run_line(line)
                 clock.advance(10)
 
@@ -100,7 +103,8 @@ async def test_status_and_rescan_from_the_shell(database: Database) -> None:
         f"CI: {runs}\n"
         "\n"
         "Rescan already requested: acme/web#1\n"
-        "operator asked for it at 2026-11-21 12:00 UTC (10s ago); this request joins run #1.\n"
+        f"operator asked for it at {utc_minute(first_said['rescan #1'])} (10s ago); "
+        "this request joins run #1.\n"
         "Say `status acme/web#1` to see how it goes.\n"
         "run: #1\n"
         "head: 5f3e2d1\n"

@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,7 @@ async def test_a_fake_runs_webhook_decodes_to_what_the_rest_api_says_of_it() -> 
         github.add_pull("acme/widgets", 9, "c" * 40, "from-fork", "eve", fork=True)
         github.add_installation(5, "acme", ["widgets"])
         workflow = github.add_workflow("acme/widgets", "CI", ".github/workflows/ci.yml")
+        created = clock.now()
         run_id = github.add_workflow_run(
             "acme/widgets", workflow, "c" * 40, "feature", event="pull_request", actor="alice"
         )
@@ -193,8 +194,8 @@ async def test_a_fake_runs_webhook_decodes_to_what_the_rest_api_says_of_it() -> 
             actor="alice",
             event="pull_request",
             attempt=1,
-            started_at=at("2026-11-21T12:00:00"),
-            finished_at=at("2026-11-21T12:02:00"),
+            started_at=created,
+            finished_at=created + timedelta(seconds=30 + 90),
         )
         assert decode_ci("workflow_run", started) == CiRunEvent(
             Forge.GITHUB,
@@ -209,7 +210,7 @@ async def test_a_fake_runs_webhook_decodes_to_what_the_rest_api_says_of_it() -> 
                 actor="alice",
                 event="pull_request",
                 attempt=1,
-                started_at=at("2026-11-21T12:00:00"),
+                started_at=created,
                 finished_at=None,
             ),
             changes=(7, 8),

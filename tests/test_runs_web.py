@@ -13,6 +13,7 @@ from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, REGISTRY
 from connectors.github.connector import MAX_COMMENT_CHARS
 from connectors.markdown import MarkdownOptions, render_markdown
+from tests.fakes.clock import utc_minute
 from tests.fakes.waiting import wait_until
 from tests.github_stack import github_stack
 
@@ -41,6 +42,7 @@ async def test_a_completion_webhook_posts_one_result_and_one_summary(database_ur
 
         started = await tracker.rescan(forge, await forge.change(REPO, 1), origin)
         stack.clock.advance(90)
+        finished = stack.clock.now()
         github.finish_workflow_run(previous, "success")
         payload = stack.workflow_run_payload(previous, "completed")
         answers = [await stack.deliver("workflow_run", payload) for _ in range(2)]
@@ -74,7 +76,7 @@ async def test_a_completion_webhook_posts_one_result_and_one_summary(database_ur
             title="CI summary for Codertocat/Hello-World#1",
             status=Status.OK,
             paragraphs=(f"Bot run #{run_id} on ccccccc: success, asked by Codertocat 1m 30s ago.",),
-            fields=(Field("head", "ccccccc"), Field("updated", "2026-11-21 12:01 UTC")),
+            fields=(Field("head", "ccccccc"), Field("updated", utc_minute(finished))),
             table=Table(
                 headers=("check", "state", "link"),
                 rows=(("CI / build", "success", f"{GH}/{REPO}/runs/{check}"),),

@@ -34,7 +34,7 @@ from bot.store.channels import ChannelDefaults, Subscriptions
 from bot.store.database import Database
 from bot.targets import TargetResolver
 from commands import builtin_commands
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, utc_minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,7 @@ class Chat:
 
 async def test_subscribe_list_change_and_unsubscribe(database: Database) -> None:
     chat = Chat()
+    first = chat.clock.now()
 
     assert await chat.reply("subscribe Acme/Web") == Reply(
         title="Subscribed to acme/web",
@@ -117,6 +118,7 @@ async def test_subscribe_list_change_and_unsubscribe(database: Database) -> None
         ),
     )
     chat.clock.advance(3600)
+    later = chat.clock.now()
     assert await chat.reply("subscribe acme/api runs", user="W2") == Reply(
         title="Subscribed to acme/api",
         status=Status.OK,
@@ -145,8 +147,8 @@ async def test_subscribe_list_change_and_unsubscribe(database: Database) -> None
         table=Table(
             headers=("repo", "topics", "since", "by"),
             rows=(
-                ("acme/api", "runs", "2026-11-21 13:00 UTC", "w2-name"),
-                ("acme/web", "alerts", "2026-11-21 12:00 UTC", "w1-name"),
+                ("acme/api", "runs", utc_minute(later), "w2-name"),
+                ("acme/web", "alerts", utc_minute(first), "w1-name"),
             ),
         ),
     )
@@ -285,6 +287,7 @@ async def test_use_sets_the_default_that_short_targets_resolve_against(
             "Say `use OWNER/REPO` to set one; then `status #12` here means OWNER/REPO#12.",
         ),
     )
+    set_at = chat.clock.now()
     assert await chat.reply("use Acme/Web") == Reply(
         title="Default repository: acme/web",
         status=Status.OK,
@@ -304,7 +307,7 @@ async def test_use_sets_the_default_that_short_targets_resolve_against(
         title="Default repository: acme/web",
         paragraphs=(
             "`status #12` here means acme/web#12.",
-            "Set by w1-name on 2026-11-21 12:00 UTC.",
+            f"Set by w1-name on {utc_minute(set_at)}.",
             "Say `use OWNER/REPO` to change it, or `use --clear` to remove it.",
         ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.config import Config, PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
@@ -19,7 +20,7 @@ from bot.store.database import Database
 from commands import builtin_commands
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
-from tests.fakes.clock import FakeClock
+from tests.fakes.clock import FakeClock, utc_minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ def shell(database: Database, output: io.StringIO, clock: FakeClock, *, user: st
 async def test_subscribe_then_list_then_unsubscribe(database: Database) -> None:
     output, clock = io.StringIO(), FakeClock()
     session = shell(database, output, clock, user="operator")
+    said_at: dict[str, datetime] = {}
     for line in (
         "subscriptions",
         "subscribe acme/web",
@@ -60,8 +62,11 @@ async def test_subscribe_then_list_then_unsubscribe(database: Database) -> None:
         "subscriptions",
         "subscribe",
     ):
+        said_at.setdefault(line, clock.now())
         await session.run_line(line)
         clock.advance(60)
+    web = utc_minute(said_at["subscribe acme/web"])
+    api = utc_minute(said_at["subscribe acme/api runs"])
 
     assert output.getvalue() == (
         "This channel has no subscriptions\n"
@@ -77,15 +82,15 @@ async def test_subscribe_then_list_then_unsubscribe(database: Database) -> None:
         "\n"
         "This channel's subscriptions\n"
         "repo      topics  since                 by\n"
-        "acme/api  runs    2026-11-21 12:02 UTC  operator\n"
-        "acme/web  all     2026-11-21 12:01 UTC  operator\n"
+        f"acme/api  runs    {api}  operator\n"
+        f"acme/web  all     {web}  operator\n"
         "\n"
         "Unsubscribed from acme/web\n"
         "This channel no longer gets run results or alerts for acme/web.\n"
         "\n"
         "This channel's subscriptions\n"
         "repo      topics  since                 by\n"
-        "acme/api  runs    2026-11-21 12:02 UTC  operator\n"
+        f"acme/api  runs    {api}  operator\n"
         "\n"
         "Wrong arguments for `subscribe`\n"
         "Missing OWNER/REPO.\n"
