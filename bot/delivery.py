@@ -8,7 +8,9 @@ retrying and giving up without knowing the platform.
 Error tree::
 
     DeliveryError                 a send did not happen; retry with backoff
-    ├── RetryLater                the platform said when to come back (429, Retry-After)
+    ├── RetryLater                the platform said when to come back (Retry-After)
+    │   └── RateLimited           a rate limit (429, secondary 403, a closed gate): retry
+    │                             after the wait, and the attempt does not count
     └── Undeliverable             retrying cannot help (channel gone, 400); dead-letter now
 
 Anything else a connector raises is treated as a ``DeliveryError``.
@@ -35,6 +37,14 @@ class RetryLater(DeliveryError):
     def __init__(self, reason: str, retry_after: float) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class RateLimited(RetryLater):
+    """A rate limit stopped the send before the platform looked at it.
+
+    The message itself is fine, so the attempt is not counted towards the dead-letter
+    limit: a long rate-limit window delays replies, it never loses them.
+    """
 
 
 class Undeliverable(DeliveryError):
