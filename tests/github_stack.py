@@ -169,8 +169,11 @@ async def github_stack(
     clock: FakeClock | None = None,
     extra_commands: Sequence[Command[Any]] = (DEPLOY,),
     ci: CiSettings | None = None,
+    write_interval: float = 0.0,
     **github: Any,
 ) -> AsyncIterator[Stack]:
+    """``write_interval`` spaces GitHub writes as in production (1 s) when a test asks;
+    by default it is 0, since the fake clock does not move while the bot would wait."""
     clock = clock or FakeClock()
     await migrate(database_url)
     async with fake or FakeGitHub(clock=clock.now) as fake_github:
@@ -179,7 +182,9 @@ async def github_stack(
         app = create_app(
             config,
             commands=[*builtin_commands(), *extra_commands],
-            integrations=[GitHubIntegration(config.github, config.bot)],
+            integrations=[
+                GitHubIntegration(config.github, config.bot, write_interval=write_interval)
+            ],
             clock=clock,
         )
         async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:

@@ -5,9 +5,12 @@ gidgethub: ``iat`` backdated 60 s for clock drift, 9 minutes of lifetime) and ca
 per installation until a minute before it expires. Concurrent callers share one refresh
 per installation (a lock each), so a burst of replies mints one token, not one each.
 
+A token GitHub refuses (401) is dropped with ``invalidate``, so the next call mints a new
+one; ``CredentialsRejected`` is what a caller raises when even a fresh token is refused.
+
 Invariants: tokens and the private key are never logged; an expired or nearly expired
-token is never handed out; the cache lives in this object only (each replica mints its
-own, which GitHub allows).
+token is never handed out; a token that was invalidated is never handed out again; the
+cache lives in this object only (each replica mints its own, which GitHub allows).
 """
 
 from __future__ import annotations
@@ -29,9 +32,17 @@ class MissingInstallation(Exception):
     """App mode, and nothing says which installation covers the repository."""
 
 
+class CredentialsRejected(Exception):
+    """GitHub answered 401 to a token that cannot be replaced, or to a freshly minted one."""
+
+
 class TokenSource(Protocol):
     async def token(self, installation_id: int | None) -> str:
         """A token good for at least another minute, for ``installation_id`` (App mode)."""
+        ...
+
+    def invalidate(self, installation_id: int | None, token: str) -> bool:
+        """Forget ``token`` after GitHub refused it; True if a new one can be minted."""
         ...
 
 
@@ -43,6 +54,9 @@ class StaticToken:
 
     async def token(self, installation_id: int | None) -> str:
         return self._token
+
+    def invalidate(self, installation_id: int | None, token: str) -> bool:
+        return False  # the configured token is all there is
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +122,14 @@ class AppTokens:
             )
             self._minted[installation_id] = minted
             return minted.token
+
+    def invalidate(self, installation_id: int | None, token: str) -> bool:
+        if installation_id is None:
+            return False
+        minted = self._minted.get(installation_id)
+        if minted is not None and minted.token == token:
+            del self._minted[installation_id]
+        return True
 
     def _fresh(self, installation_id: int) -> str | None:
         minted = self._minted.get(installation_id)

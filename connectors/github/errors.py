@@ -2,11 +2,15 @@
 
 ``delivery_error`` (sending replies):
 
-- ``Retry-After`` (any status) → ``RetryLater`` for that many seconds.
-- 403 or 429 with ``x-ratelimit-remaining: 0`` → ``RetryLater`` until ``x-ratelimit-reset``.
-- 403 or 429 that mentions a rate limit without saying when → ``RetryLater`` for a minute,
-  as GitHub's guidance on secondary rate limits asks.
-- 401 → ``DeliveryError`` (an installation token may have just expired: retry).
+- a closed rate gate (``bot.delivery.RateLimited`` from ``bot.rate_gate``) stays as it is;
+- 429, or a 403 that is a rate limit → ``RateLimited`` for ``Retry-After`` seconds, or
+  until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, else for a minute, as
+  GitHub's guidance on secondary rate limits asks;
+- ``Retry-After`` on any other status → ``RetryLater`` for that many seconds;
+- ``CredentialsRejected`` (a 401 that a new token did not cure, or a 401 to the fixed
+  token: the client already retried) → ``Undeliverable`` with GitHub's answer;
+- another 401 (on a read) → ``DeliveryError`` (an installation token may have just
+  expired: retry).
 - Other 4xx (404 thread gone, 403 locked or no access, 410, 422) → ``Undeliverable``.
 - 5xx, timeouts and connection errors → ``DeliveryError``.
 
@@ -15,8 +19,10 @@ for users, never carrying a token:
 
 - 404 → the ``NotFound`` the caller names (what it asked for); a repository the GitHub App
   is not installed on is a ``NotFound`` repository too (the bot cannot see it);
-- 403 or 429 that is a rate limit → ``ForgeError`` "try again after HH:MM UTC" (when
-  ``Retry-After`` or ``x-ratelimit-reset`` says; a minute from now when neither does);
+- 403 or 429 that is a rate limit, or a closed rate gate → ``ForgeError`` "try again after
+  HH:MM UTC" (when ``Retry-After`` or ``x-ratelimit-reset`` says; a minute from now when
+  neither does);
+- ``CredentialsRejected`` → ``Forbidden`` with its message;
 - other 401/403 → ``Forbidden`` with GitHub's own message;
 - 5xx → ``ForgeError`` with the status; other 4xx → ``ForgeError`` with GitHub's message;
 - timeouts and connection errors → ``ForgeError`` "GitHub could not be reached (...)".
@@ -33,9 +39,9 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import gidgethub
 
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.forge import Forbidden, ForgeError, NotFound
-from connectors.github.auth import MissingInstallation
+from connectors.github.auth import CredentialsRejected, MissingInstallation
 from connectors.rate_limits import retry_after
 
 PLATFORM = "GitHub"
@@ -44,16 +50,18 @@ SECONDARY_LIMIT_WAIT = 60.0
 
 
 def delivery_error(exc: BaseException, now_epoch: float) -> DeliveryError:
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, CredentialsRejected):
+        return Undeliverable(str(exc))
     if isinstance(exc, gidgethub.HTTPException):
         status = int(exc.status_code)
         reason = f"GitHub answered {status}: {exc}"
         wait = retry_after(exc.headers, now_epoch, prefix="x-ratelimit-")
+        if is_rate_limit(exc):
+            return RateLimited(reason, SECONDARY_LIMIT_WAIT if wait is None else wait)
         if wait is not None:
             return RetryLater(reason, wait)
-        if status in (403, 429) and "rate limit" in str(exc).lower():
-            return RetryLater(reason, SECONDARY_LIMIT_WAIT)
-        if status == 429:
-            return RetryLater(reason, SECONDARY_LIMIT_WAIT)
         if 400 <= status < 500 and status != 401:
             return Undeliverable(reason)
         return DeliveryError(reason)
@@ -87,6 +95,10 @@ def forge_error(
     """
     if isinstance(exc, MissingInstallation):
         return NotFound(PLATFORM, "repository", repo)
+    if isinstance(exc, RateLimited):
+        return _rate_limited(now + timedelta(seconds=exc.retry_after), 429)
+    if isinstance(exc, CredentialsRejected):
+        return Forbidden(PLATFORM, str(exc), 401)
     if isinstance(exc, gidgethub.HTTPException):
         status = int(exc.status_code)
         message = str(exc).strip()
@@ -95,10 +107,7 @@ def forge_error(
         if is_rate_limit(exc):
             wait = retry_after(exc.headers, now.timestamp(), prefix="x-ratelimit-")
             until = now + timedelta(seconds=SECONDARY_LIMIT_WAIT if wait is None else wait)
-            when = _minute_after(until).strftime("%H:%M")
-            return ForgeError(
-                PLATFORM, f"GitHub is rate limiting the bot; try again after {when} UTC.", status
-            )
+            return _rate_limited(until, status)
         if status in (401, 403):
             return Forbidden(PLATFORM, message or f"GitHub refused the request ({status}).", status)
         if status >= 500:
@@ -109,6 +118,13 @@ def forge_error(
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError):
         return ForgeError(PLATFORM, f"GitHub could not be reached ({type(exc).__name__}).", None)
     return None
+
+
+def _rate_limited(until: datetime, status: int) -> ForgeError:
+    when = _minute_after(until).strftime("%H:%M")
+    return ForgeError(
+        PLATFORM, f"GitHub is rate limiting the bot; try again after {when} UTC.", status
+    )
 
 
 def _minute_after(moment: datetime) -> datetime:

@@ -12,7 +12,11 @@ context that, at start-up:
 5. makes the webhook receiver available to the route; CI updates go to the run tracker
    that the pipeline context sets as ``bot.web.CI_EVENTS``, when there is one.
 
-Steps 2 and 3 are ``open_github``, which ``chatops shell`` uses too.
+Steps 2 and 3 are ``open_github``, which ``chatops shell`` uses too. The server's client
+sends through the rate gate in the store (``bot.rate_gate``), shared with every replica:
+mutating requests of one installation ``write_interval`` apart (GitHub asks for a second),
+and nothing while GitHub says to wait. Permission lookups wait out a rate limit within
+half of the command's time budget (``workers.handler_timeout``).
 
 On shutdown it closes its session. Nothing happens at import or in ``install``.
 """
@@ -35,9 +39,11 @@ from bot.config import BotSettings
 from bot.config.platforms import GitHubSettings
 from bot.integrations import ScheduledJob, StartupError
 from bot.messages import Platform
+from bot.rate_gate import RateGate
+from bot.store.gates import GateStore
 from bot.store.leases import Leases
 from bot.store.state import StateStore
-from bot.web import CI_EVENTS, CLOCK, LOG, PIPELINE, REGISTRY
+from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.github.auth import AppTokens, StaticToken, TokenSource
 from connectors.github.client import GitHubClient
 from connectors.github.connector import GitHubConnector
@@ -55,6 +61,10 @@ NO_SECRET = (
     "GitHub is enabled but has no webhook secret: set github.webhook_secrets, "
     "or run `chatops github setup-repo OWNER/REPO`"
 )
+# GitHub's guidance: at least one second between mutating requests of one installation
+WRITE_INTERVAL = 1.0
+# the longest a send waits for its slot before it is put back in the outbox instead
+GATE_MAX_WAIT = 5.0
 
 
 def requester(bot: BotSettings) -> str:
@@ -63,9 +73,12 @@ def requester(bot: BotSettings) -> str:
 
 
 class GitHubIntegration:
-    def __init__(self, settings: GitHubSettings, bot: BotSettings) -> None:
+    def __init__(
+        self, settings: GitHubSettings, bot: BotSettings, *, write_interval: float = WRITE_INTERVAL
+    ) -> None:
         self._settings = settings
         self._bot = bot
+        self._write_interval = write_interval
 
     @property
     def name(self) -> str:
@@ -82,7 +95,10 @@ class GitHubIntegration:
         hook_secrets = HookSecrets()
         if not secrets and await hook_secrets.count() == 0:
             raise StartupError(NO_SECRET)
-        async with open_github(settings, self._bot, clock) as github:
+        gate = RateGate(
+            GateStore(app[DATABASE]), clock, spacing=self._write_interval, max_wait=GATE_MAX_WAIT
+        )
+        async with open_github(settings, self._bot, clock, gate=gate) as github:
             own_logins = {settings.bot_login.lower()}
             if github.app_tokens is not None:
                 own_logins |= await _app_bot_login(github.app_tokens, log)
@@ -93,7 +109,10 @@ class GitHubIntegration:
             registry.add_authorizer(
                 Platform.GITHUB,
                 GitHubAuthorizer(
-                    client, clock, timedelta(seconds=settings.permission_cache_seconds)
+                    client,
+                    clock,
+                    timedelta(seconds=settings.permission_cache_seconds),
+                    budget=app[CONFIG].workers.handler_timeout / 2,
                 ),
             )
             if github.app_tokens is not None and settings.redeliver_failed:
@@ -141,10 +160,11 @@ class GitHubAccess:
 
 @asynccontextmanager
 async def open_github(
-    settings: GitHubSettings, bot: BotSettings, clock: Clock
+    settings: GitHubSettings, bot: BotSettings, clock: Clock, *, gate: RateGate | None = None
 ) -> AsyncIterator[GitHubAccess]:
     """One HTTP session for GitHub (the configured timeout), with App installation tokens
-    or the fixed token; closed on exit. The server and ``chatops shell`` both use it."""
+    or the fixed token; closed on exit. The server and ``chatops shell`` both use it; the
+    server passes its rate ``gate``."""
     timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         tokens: TokenSource
@@ -173,6 +193,7 @@ async def open_github(
             tokens=tokens,
             installations=installations,
             requester=requester(bot),
+            gate=gate,
         )
         yield GitHubAccess(client, app_tokens, app_installations)
 

@@ -5,20 +5,38 @@ The level comes from ``GET /repos/{owner}/{repo}/collaborators/{username}/permis
 read. ``author_association`` is never used: it describes a relationship, not a
 permission. Answers are cached per (repository, user) for ``ttl``.
 
+A lookup answered with a rate limit (a 429, a secondary-limit 403, or the shared rate
+gate closed for reads) is asked again after the wait GitHub names, as long as the waits
+add up to no more than ``budget`` seconds (a part of the command's time budget), at most
+``MAX_LOOKUPS`` times. When it still fails, or GitHub is down or out of reach, the lookup
+raises ``bot.permissions.PermissionUnavailable`` with the reason, so the user is told that
+the permission could not be checked rather than that they lack it.
+
 Invariants: a failed lookup raises (the combined authorizer then grants nothing beyond
 the configuration: it fails closed) and is not cached; only GitHub actors on GitHub
-targets are looked up; anything else gets ``read``.
+targets are looked up; anything else gets ``read``; waiting uses the injected sleep.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+import aiohttp
+import gidgethub
+
 from bot.clock import Clock
+from bot.delivery import RateLimited
 from bot.messages import Actor, Forge, Level, Platform, Target
-from connectors.github.client import GitHubClient
+from bot.permissions import PermissionUnavailable
+from connectors.github.client import SECONDARY_LIMIT_WAIT, GitHubClient
+from connectors.github.errors import is_rate_limit
+from connectors.rate_limits import retry_after
 
 CACHE_PRUNE_AT = 10_000
+MAX_LOOKUPS = 4
+DEFAULT_BUDGET = 15.0
 ROLE_LEVELS = {
     "admin": Level.ADMIN,
     "maintain": Level.WRITE,
@@ -30,10 +48,20 @@ ROLE_LEVELS = {
 
 
 class GitHubAuthorizer:
-    def __init__(self, client: GitHubClient, clock: Clock, ttl: timedelta) -> None:
+    def __init__(
+        self,
+        client: GitHubClient,
+        clock: Clock,
+        ttl: timedelta,
+        *,
+        budget: float = DEFAULT_BUDGET,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._client = client
         self._clock = clock
         self._ttl = ttl
+        self._budget = budget
+        self._sleep = sleep
         self._cache: dict[tuple[str, str], tuple[datetime, Level]] = {}
 
     async def level_for(self, actor: Actor, target: Target | None) -> Level:
@@ -46,9 +74,39 @@ class GitHubAuthorizer:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        role = await self._client.permission(target.repo, actor.id)
+        role = await self._lookup(target.repo, actor.id)
         level = ROLE_LEVELS.get(role, Level.READ)
         if len(self._cache) >= CACHE_PRUNE_AT:
             self._cache = {k: v for k, v in self._cache.items() if v[0] > now}
         self._cache[key] = (now + self._ttl, level)
         return level
+
+    async def _lookup(self, repo: str, login: str) -> str:
+        waited = 0.0
+        for lookup in range(1, MAX_LOOKUPS + 1):
+            try:
+                return await self._client.permission(repo, login)
+            except (gidgethub.HTTPException, RateLimited) as exc:
+                wait = self._rate_limit_wait(exc)
+                if wait is None:
+                    if isinstance(exc, gidgethub.HTTPException) and int(exc.status_code) >= 500:
+                        reason = f"GitHub answered {int(exc.status_code)}"
+                        raise PermissionUnavailable(repo, reason) from exc
+                    raise
+                if lookup == MAX_LOOKUPS or waited + wait > self._budget:
+                    raise PermissionUnavailable(repo, "GitHub rate limit", wait) from exc
+                await self._sleep(wait)
+                waited += wait
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                reason = f"GitHub could not be reached ({type(exc).__name__})"
+                raise PermissionUnavailable(repo, reason) from exc
+        raise AssertionError("unreachable: the last lookup returns or raises")
+
+    def _rate_limit_wait(self, exc: gidgethub.HTTPException | RateLimited) -> float | None:
+        """Seconds GitHub asks to wait if ``exc`` is a rate limit; None if it is not one."""
+        if isinstance(exc, RateLimited):
+            return exc.retry_after
+        if not is_rate_limit(exc):
+            return None
+        wait = retry_after(exc.headers, self._clock.now().timestamp(), prefix="x-ratelimit-")
+        return SECONDARY_LIMIT_WAIT if wait is None else wait
