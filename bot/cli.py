@@ -1,8 +1,9 @@
-"""The ``chatops`` command: serve, shell, migrate, check-config, dead-letters, github,
-report-usage.
+"""The ``chatops`` command: init, doctor, serve, shell, migrate, check-config, dead-letters,
+github, slack, discord, report-usage.
 
 Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
-built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
+``chatops.toml`` in the working directory when it exists (what ``chatops init`` writes),
+else built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
 configuration error is printed with its key path and exits 1, before anything
 else happens. ``report-usage`` (what CI runs, see ``bot.report_usage``) reads no
 configuration at all.
@@ -17,17 +18,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 import aiohttp
 
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
+from bot.config.platforms.slack import HTTP, SOCKET
 from bot.context import Services
+from bot.doctor import diagnose, failed, render
+from bot.init import DEFAULT_PATH, InitError, next_steps, write_config
 from bot.integrations import StartupError
 from bot.logs import configure_logging
 from bot.messages import Platform
@@ -39,15 +45,21 @@ from bot.store.database import Database, DatabaseError, dialect_of, open_databas
 from bot.store.queues import OutboxQueue
 from bot.web import create_app, serve, version
 from commands import builtin_commands
+from connectors.discord.invite import InviteError, invite_url
+from connectors.doctor import platform_checks, webhook_platforms
 from connectors.github.setup import SetupError, describe, setup_repo
 from connectors.integrations import enabled_integrations, open_forges
 from connectors.shell.client import ShellConnector
-from connectors.shell.inbound import ShellDeliveryFailed, ShellSession, read_lines
+from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
+from connectors.shell.lines import is_exit, prefixes_for
+from connectors.shell.terminal import banner, history, terminal_lines
+from connectors.slack.manifest import slack_manifest
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
 DEAD_LETTER_LISTING = 200
+HISTORY_FILE = ".chatops_history"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,7 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     environ = dict(os.environ)
     if args.command == "report-usage":
         return run_report_usage(args, environ, sys.stdout, sys.stderr)
-    path = getattr(args, "path", None) or args.config or environ.get("CHATOPS_CONFIG")
+    if args.command == "init":
+        return _init(Path(args.path), args.force)
+    path = (
+        getattr(args, "path", None)
+        or args.config
+        or environ.get("CHATOPS_CONFIG")
+        or (str(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None)
+    )
     try:
         config = load_config(path, environ)
     except ConfigError as exc:
@@ -79,6 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_dead_letters(config, args.retry, args.retry_all))
     if command == "github":
         return asyncio.run(_github_setup_repo(config, args.repo))
+    if command == "doctor":
+        return asyncio.run(_doctor(config))
+    if command == "slack":
+        mode = HTTP if args.http else (SOCKET if args.socket else None)
+        print(json.dumps(slack_manifest(config, mode=mode), indent=2))
+        return EXIT_OK
+    if command == "discord":
+        return _discord_invite(config, args.guild)
     raise AssertionError(f"unhandled command {command}")
 
 
@@ -87,6 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", "-c", help="configuration file (default: $CHATOPS_CONFIG)")
     parser.add_argument("--version", action="version", version=f"chatops-bridge {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    init = sub.add_parser("init", help="write a commented configuration file to start from")
+    init.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="default: chatops.toml")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    sub.add_parser(
+        "doctor", help="check the configuration, the database and each platform's credentials"
+    )
     serve = sub.add_parser("serve", help="run the bot: web endpoints, workers, scheduler")
     serve.add_argument("--host", help="override server.host")
     serve.add_argument("--port", type=int, help="override server.port")
@@ -102,6 +135,22 @@ def _parser() -> argparse.ArgumentParser:
         "setup-repo", help="create or update a repository webhook with a fresh secret (token mode)"
     )
     setup.add_argument("repo", metavar="OWNER/REPO")
+    slack = sub.add_parser("slack", help="Slack set-up tasks")
+    slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="TASK")
+    manifest = slack_sub.add_parser(
+        "manifest", help="print the Slack app manifest (JSON) for this configuration"
+    )
+    manifest_mode = manifest.add_mutually_exclusive_group()
+    manifest_mode.add_argument("--http", action="store_true", help="HTTP mode (request URLs)")
+    manifest_mode.add_argument("--socket", action="store_true", help="Socket Mode")
+    discord_parser = sub.add_parser("discord", help="Discord set-up tasks")
+    discord_sub = discord_parser.add_subparsers(
+        dest="discord_command", required=True, metavar="TASK"
+    )
+    invite = discord_sub.add_parser(
+        "invite-url", help="print the URL that adds the bot to a Discord server"
+    )
+    invite.add_argument("--guild", metavar="ID", help="preselect this server")
     report = sub.add_parser(
         "report-usage", help="report the secrets a CI pipeline used (no configuration needed)"
     )
@@ -167,6 +216,34 @@ async def _github_setup_repo(config: Config, repo: str) -> int:
     finally:
         await database.close()
     describe(result, repo, sys.stdout)
+    return EXIT_OK
+
+
+def _init(path: Path, force: bool) -> int:
+    try:
+        write_config(path, force=force)
+    except InitError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(next_steps(path), end="")
+    return EXIT_OK
+
+
+async def _doctor(config: Config) -> int:
+    clock = SystemClock()
+    findings = await diagnose(
+        config, platform_checks(config, clock), webhook_platforms=webhook_platforms(config)
+    )
+    print(render(findings, [s.reveal() for s in config.config_secrets()]), end="")
+    return EXIT_ERROR if failed(findings) else EXIT_OK
+
+
+def _discord_invite(config: Config, guild: str | None) -> int:
+    try:
+        print(invite_url(config.discord.application_id, guild))
+    except InviteError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -255,9 +332,20 @@ async def _shell_session(
         connector,
         user=config.shell.user,
         reply_timeout=config.workers.handler_timeout + 5.0,
+        prefixes=prefixes_for(config.bot.name, config.slack.command),
     )
+    if not stdin.isatty():
+        return await _run_lines(session, read_lines(stdin, None), stderr)
+    print(banner(version(), config.shell.user, config.bot.name), file=stdout)
+    with history(Path.home() / HISTORY_FILE):
+        return await _run_lines(session, terminal_lines(PROMPT), stderr)
+
+
+async def _run_lines(session: ShellSession, lines: AsyncIterator[str], stderr: TextIO) -> int:
     status = EXIT_OK
-    async for line in read_lines(stdin, stdout if stdin.isatty() else None):
+    async for line in lines:
+        if is_exit(line):
+            break
         try:
             await session.run_line(line)
         except (ShellDeliveryFailed, TimeoutError) as exc:

@@ -6,14 +6,15 @@ waits for each reply before reading the next line, so output keeps the order
 of input. It claims only its own rows, so it can share a database with a
 running server (or another shell) without taking or printing their work.
 It works interactively (a prompt on a terminal) and from a pipe:
-``echo ping | chatops shell`` prints the reply and exits 0.
+``echo ping | chatops shell`` prints the reply and exits 0. A line may start with the
+bot's mention or slash command (``@chatops ping``), as in a chat (``lines``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 from bot.messages import Actor, Invocation, Platform, ReplyTarget
@@ -21,6 +22,7 @@ from bot.pipeline import Pipeline
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.worker import reply_key
 from connectors.shell.client import ShellConnector
+from connectors.shell.lines import command_text
 
 PROMPT = "chatops> "
 IDLE_PAUSE = 0.02
@@ -34,6 +36,7 @@ class ShellSession:
         *,
         user: str,
         reply_timeout: float,
+        prefixes: Sequence[str] = (),
     ) -> None:
         self._pipeline = pipeline
         self._connector = connector
@@ -42,6 +45,7 @@ class ShellSession:
         self._reply_to = ReplyTarget(platform=Platform.SHELL, channel=self._session)
         self._reply_timeout = reply_timeout
         self._count = 0
+        self._prefixes = tuple(prefixes)
 
     async def run_line(self, line: str) -> None:
         """Submit one line and drive the pipeline until its reply is delivered."""
@@ -50,7 +54,7 @@ class ShellSession:
             id=uuid.uuid4().hex,
             platform=Platform.SHELL,
             actor=self._actor,
-            text=line.strip(),
+            text=command_text(line, self._prefixes),
             reply_to=self._reply_to,
             delivery_key=f"{self._session}:{self._count}",
             received_at=self._pipeline.clock.now(),
