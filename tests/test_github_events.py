@@ -76,10 +76,11 @@ def test_a_command_on_an_issue_becomes_one_invocation_replying_in_that_thread() 
                     extra=(
                         ("comment_kind", "issue"),
                         ("installation", "1"),
+                        ("delivery", "72d3162e"),
                         ("quote", "@chatops ping"),
                     ),
                 ),
-                delivery_key="github:72d3162e:0",
+                delivery_key="github:issue_comment:492700400:0",
                 received_at=NOW,
                 target=Target(
                     repo="Codertocat/Hello-World",
@@ -102,8 +103,8 @@ def test_a_review_comment_targets_its_pull_request_and_replies_in_the_review_thr
 
     assert isinstance(result, Commands)
     assert [(i.text, i.delivery_key, i.reply_to.hint("quote")) for i in result.invocations] == [
-        ("status", "github:72d3162e:0", "@chatops status"),
-        ("help", "github:72d3162e:1", "@chatops help"),
+        ("status", "github:review_comment:284312630:0", "@chatops status"),
+        ("help", "github:review_comment:284312630:1", "@chatops help"),
     ]
     first = result.invocations[0]
     assert first.target == Target(

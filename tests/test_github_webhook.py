@@ -82,9 +82,14 @@ async def test_two_commands_in_one_comment_get_two_replies_in_order(database_url
         response = await stack.deliver("issue_comment", payload)
 
         assert await response.json() == {"accepted": 2, "duplicates": 0}
-        await wait_until(lambda: _sent(4))
+        await wait_until(lambda: _sent(3))  # two replies, one 👀 for the comment
         ids = await invocation_ids()
-        assert sorted(bot_comments(stack)) == sorted(pong_body(i) for i in ids)
+        assert sorted(bot_comments(stack)) == sorted(
+            [pong_body(ids[0]), pong_body(ids[1], "@chatops ping")]
+        )
+        assert stack.github.reactions == [
+            Reaction(REPO, "issue_comment", payload["comment"]["id"], "eyes", "chatops-bot")
+        ]
 
 
 async def test_bad_missing_and_sha1_signatures_get_401_and_leave_no_trace(
@@ -137,7 +142,11 @@ async def test_oversized_bodies_get_413_whether_declared_or_streamed(database_ur
         streamed = await stack.client.post(
             "/webhooks/github",
             data=chunks(),
-            headers={"X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": "d-big"},
+            headers={
+                "X-GitHub-Event": "issue_comment",
+                "X-GitHub-Delivery": "d-big",
+                "X-Hub-Signature-256": "sha256=" + "0" * 64,  # checked once the body is in
+            },
         )
 
         assert (declared.status, await declared.json()) == (413, {"error": "payload too large"})

@@ -3,42 +3,94 @@
 ``decode(event, payload, ...)`` returns one of:
 
 - ``Commands``: the invocations carried by a new comment (``issue_comment`` or
-  ``pull_request_review_comment`` with action ``created``), one per command line, each
-  keyed ``github:<delivery>:<index>`` so a redelivered event inserts nothing new;
+  ``pull_request_review_comment`` with action ``created``), one per command line within
+  the event's budget (``connectors.budget``), each keyed by the comment, not the delivery:
+  ``github:issue_comment:<comment id>:<n>`` (``review_comment`` for a review comment), so
+  the same comment arriving twice (a redelivery, a replay under a new
+  ``X-GitHub-Delivery``, a repository hook and an App both subscribed) inserts nothing new.
+  The delivery id stays with each invocation as the reply target's ``delivery`` hint. A
+  command line over the length limit, and the lines beyond the budget, become notices:
+  replies queued directly, keyed ``notice:<comment key>:<n>`` and ``notice:<comment
+  key>:rest``;
 - ``InstallationChange``: an App installation or its repository selection changed;
 - ``CiUpdate``: a CI run changed (``workflow_run``, or ``check_suite.completed`` from an
   App other than GitHub Actions), decoded by ``connectors.github.ci_events``;
 - ``Ping``: GitHub's hook check;
 - ``Ignored``: anything else, with the reason (edits, deletions, the bot's own or
-  another bot's comments, comments without a command, events the bot does not use).
+  another bot's comments, comments without a command, events the bot does not use);
+- ``Invalid``: a comment event whose names or numbers do not follow GitHub's grammar (a
+  ``repository.full_name`` of ``../../orgs/evil``, a comment id that is not a positive
+  integer, a body that is not text): nothing from it reaches a URL; the reason is logged.
 
 Invariants: the author is the comment's ``user.login`` (never ``author_association``,
 which says nothing about repository permission); the reply goes to the same thread; a
 comment is never read as a command when its author is the bot itself or any ``Bot``
-account, so two bots cannot talk each other into a loop.
+account, so two bots cannot talk each other into a loop; every name and number an
+invocation carries matched GitHub's grammar (``valid_repository``, ``valid_login``,
+positive integers); every string in it is storable (``bot.storable``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.forge import CiRunEvent
-from bot.messages import Actor, Forge, Invocation, Platform, ReplyTarget, Target, TargetKind
+from bot.messages import (
+    Actor,
+    Forge,
+    Invocation,
+    Outgoing,
+    Platform,
+    ReplyTarget,
+    Target,
+    TargetKind,
+)
 from bot.parsing import find_commands
+from bot.storable import storable_invocation, storable_target
+from connectors import budget
 from connectors.github.ci_events import NotTracked, decode_ci
 
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 INSTALLATION_EVENTS = ("installation", "installation_repositories")
 CI_EVENTS = ("workflow_run", "check_suite")
+HINT_DELIVERY = "delivery"
+MAX_ID = 2**63 - 1
+
+# GitHub's grammar: an owner (user or organisation) is 1-39 letters, digits and single
+# hyphens, not starting with one; a repository name is 1-100 letters, digits, ".", "-"
+# and "_", but not "." or "..". App bot users are "<slug>[bot]".
+_OWNER = r"[A-Za-z0-9][A-Za-z0-9-]{0,38}"
+_REPOSITORY = re.compile(rf"{_OWNER}/(?!\.\.?$)[A-Za-z0-9._-]{{1,100}}")
+_LOGIN = re.compile(rf"{_OWNER}(?:\[bot\])?")
+
+
+def valid_repository(name: object) -> bool:
+    """Whether ``name`` is an ``owner/repo`` GitHub could have made."""
+    return isinstance(name, str) and _REPOSITORY.fullmatch(name) is not None
+
+
+def valid_login(name: object) -> bool:
+    return isinstance(name, str) and _LOGIN.fullmatch(name) is not None
+
+
+def positive_id(value: object) -> int | None:
+    """``value`` if it is a JSON integer GitHub could use as an id or number, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class Commands:
+    """What one comment asks for: invocations to submit (in order) and notices to queue."""
+
     invocations: tuple[Invocation, ...]
     installation_id: int | None
+    notices: tuple[Outgoing, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +117,14 @@ class Ignored:
     reason: str
 
 
-Decoded = Commands | InstallationChange | CiUpdate | Ping | Ignored
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A payload field outside GitHub's grammar; the event is ignored and this logged."""
+
+    reason: str
+
+
+Decoded = Commands | InstallationChange | CiUpdate | Ping | Ignored | Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +143,10 @@ def decode(
     identity: Identity,
     received_at: datetime,
     new_id: Any,
+    limits: budget.Limits | None = None,
 ) -> Decoded:
-    """``new_id()`` makes invocation ids; injected so tests can pin them."""
+    """``new_id()`` makes invocation ids; injected so tests can pin them. ``KeyError``,
+    ``TypeError`` or ``ValueError`` for a payload without the fields its event promises."""
     if event == "ping":
         hook_id = payload.get("hook_id")
         return Ping(hook_id=hook_id if isinstance(hook_id, int) else None)
@@ -99,67 +160,115 @@ def decode(
     action = payload.get("action")
     if action != "created":
         return Ignored(f"{event}.{action} is not a new comment")
-    comment = payload["comment"]
-    author = comment["user"]
-    login = str(author["login"])
+    comment = _object(payload, "comment")
+    author = _object(comment, "user")
+    login = author["login"]
+    if not valid_login(login):
+        return Invalid("comment.user.login is not a GitHub login")
     if login.lower() in identity.logins or author.get("type") == "Bot":
         return Ignored(f"comment by the bot account {login}")
-    lines = find_commands(comment.get("body") or "", identity.mentions)
+    body = comment.get("body")
+    if body is not None and not isinstance(body, str):
+        return Invalid("comment.body is not text")
+    lines = find_commands(body or "", identity.mentions)
     if not lines:
         return Ignored("no command in the comment")
-    repo = str(payload["repository"]["full_name"])
-    number, kind = _thread(event, payload)
+    repo = _object(payload, "repository")["full_name"]
+    if not valid_repository(repo):
+        return Invalid("repository.full_name is not owner/name")
+    comment_id = positive_id(comment["id"])
+    thread = _thread(event, payload)
+    if comment_id is None or thread is None:
+        return Invalid("a comment, issue or pull request number is not a positive integer")
+    number, kind = thread
     installation = payload.get("installation")
-    installation_id = int(installation["id"]) if isinstance(installation, Mapping) else None
+    installation_id = None
+    if isinstance(installation, Mapping):
+        installation_id = positive_id(installation.get("id"))
+        if installation_id is None:
+            return Invalid("installation.id is not a positive integer")
+    comment_kind = "review" if event == "pull_request_review_comment" else "issue"
     reply_to = ReplyTarget(
         platform=Platform.GITHUB,
         channel=repo,
         thread=str(number),
-        message=str(comment["id"]),
-        extra=_hints(event, installation_id),
+        message=str(comment_id),
+        extra=(*_hints(comment_kind, installation_id), (HINT_DELIVERY, delivery)),
     )
+    key = f"github:{comment_kind}_comment:{comment_id}"
+    limits = limits or budget.Limits()
+    plan = budget.plan(lines, limits)
     actor = Actor(platform=Platform.GITHUB, id=login, name=login)
     target = Target(repo=repo, kind=kind, number=number, forge=Forge.GITHUB)
+    mention = identity.mentions[0]
     invocations = tuple(
-        Invocation(
-            id=new_id(),
-            platform=Platform.GITHUB,
-            actor=actor,
-            text=line,
-            reply_to=_with_quote(reply_to, identity.mentions[0], line),
-            delivery_key=f"github:{delivery}:{index}",
-            received_at=received_at,
-            target=target,
+        storable_invocation(
+            Invocation(
+                id=new_id(),
+                platform=Platform.GITHUB,
+                actor=actor,
+                text=line,
+                reply_to=_with_quote(reply_to, f"{mention} {line}"),
+                delivery_key=f"{key}:{index}",
+                received_at=received_at,
+                target=target,
+            )
         )
-        for index, line in enumerate(lines)
+        for index, line in plan.run
     )
-    return Commands(invocations=invocations, installation_id=installation_id)
+    notices = [
+        Outgoing(
+            target=storable_target(_with_quote(reply_to, f"{mention} {budget.shorten(line)}")),
+            reply=budget.too_long_reply(line, limits),
+            key=f"notice:{key}:{index}",
+        )
+        for index, line in plan.too_long
+    ]
+    if plan.dropped:
+        notices.append(
+            Outgoing(
+                target=reply_to,
+                reply=budget.over_budget_reply(plan, limits),
+                key=f"notice:{key}:rest",
+            )
+        )
+    return Commands(
+        invocations=invocations, installation_id=installation_id, notices=tuple(notices)
+    )
 
 
-def _thread(event: str, payload: Mapping[str, Any]) -> tuple[int, TargetKind]:
+def _object(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = payload[key]
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{key} is not an object")
+    return value
+
+
+def _thread(event: str, payload: Mapping[str, Any]) -> tuple[int, TargetKind] | None:
     """The issue or PR number the comment belongs to, and which of the two it is."""
     if event == "pull_request_review_comment":
-        return int(payload["pull_request"]["number"]), TargetKind.PULL_REQUEST
-    issue = payload["issue"]
+        number = positive_id(_object(payload, "pull_request")["number"])
+        return None if number is None else (number, TargetKind.PULL_REQUEST)
+    issue = _object(payload, "issue")
     kind = TargetKind.PULL_REQUEST if issue.get("pull_request") else TargetKind.ISSUE
-    return int(issue["number"]), kind
+    number = positive_id(issue["number"])
+    return None if number is None else (number, kind)
 
 
-def _hints(event: str, installation_id: int | None) -> tuple[tuple[str, str], ...]:
-    hints = [("comment_kind", "review" if event == "pull_request_review_comment" else "issue")]
+def _hints(comment_kind: str, installation_id: int | None) -> tuple[tuple[str, str], ...]:
+    hints = [("comment_kind", comment_kind)]
     if installation_id is not None:
         hints.append(("installation", str(installation_id)))
     return tuple(hints)
 
 
-def _with_quote(reply_to: ReplyTarget, mention: str, line: str) -> ReplyTarget:
-    quoted = f"{mention} {line}".rstrip()
+def _with_quote(reply_to: ReplyTarget, quoted: str) -> ReplyTarget:
     return ReplyTarget(
         platform=reply_to.platform,
         channel=reply_to.channel,
         thread=reply_to.thread,
         message=reply_to.message,
-        extra=(*reply_to.extra, ("quote", quoted)),
+        extra=(*reply_to.extra, ("quote", quoted.rstrip())),
     )
 
 
@@ -184,4 +293,6 @@ def _installation(event: str, payload: Mapping[str, Any]) -> InstallationChange:
 
 
 def _names(repositories: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    return tuple(str(repo["full_name"]) for repo in repositories)
+    """The repositories' ``owner/name``s; a name outside GitHub's grammar is left out."""
+    names = (repo.get("full_name") for repo in repositories if isinstance(repo, Mapping))
+    return tuple(name for name in names if isinstance(name, str) and valid_repository(name))
