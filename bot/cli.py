@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ from bot.web import create_app, serve, version
 from commands import builtin_commands
 from connectors.discord.invite import InviteError, invite_url
 from connectors.doctor import platform_checks, webhook_platforms
+from connectors.endpoints import startup_banner
 from connectors.github.setup import SetupError, describe, setup_repo
 from connectors.integrations import enabled_integrations, open_forges
 from connectors.shell.client import ShellConnector
@@ -254,20 +256,25 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
         [secret.reveal() for secret in config.config_secrets()],
         sys.stderr,
     )
+    log.info("%s", startup_banner(config, version()))
     app = create_app(
         config, commands=builtin_commands(), integrations=enabled_integrations(config), log=log
     )
+    host = host or config.server.host
+    port = config.server.port if port is None else port
     try:
-        asyncio.run(
-            serve(
-                app,
-                host=host or config.server.host,
-                port=config.server.port if port is None else port,
-                log=log,
-            )
-        )
+        asyncio.run(serve(app, host=host, port=port, log=log))
     except (DatabaseError, StartupError) as exc:
         print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"chatops: {host}:{port} is already in use (another chatops serve?): stop that "
+            "process, or choose another port with --port or server.port",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
     return EXIT_OK
 

@@ -2,7 +2,7 @@
 
 ``configure_logging`` installs one handler on the root logger, so that our
 lines and the libraries' (aiohttp, tortoise, APScheduler) alike are written
-with a JSON (or plain text) formatter through a filter that replaces every
+with a JSON (or plain text, on a terminal) formatter through a filter that replaces every
 value read from a secret reference with ``[redacted]``, whichever field it
 hides in.
 Callers pass ``extra={"invocation_id": ..., "delivery_key": ...}``; those keys,
@@ -20,6 +20,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
+# Libraries whose INFO lines are noise for an operator (APScheduler announces every job
+# added and every run); they log at WARNING and above whatever the configured level.
+QUIET_LIBRARIES = ("apscheduler",)
 CONTEXT_FIELDS = ("invocation_id", "delivery_key", "platform", "outbox_key", "worker")
 REDACTED = "[redacted]"
 INSTALLED_MARK = "_chatops_handler"
@@ -87,8 +90,11 @@ def configure_logging(
 ) -> logging.Logger:
     """Route all logging through one redacting handler; return the ``chatops`` logger.
 
+    ``fmt`` is "json", "text", or "auto" (text when ``stream`` is a terminal, else JSON).
     Calling it again replaces the handler it installed before.
     """
+    if fmt == "auto":
+        fmt = "text" if stream.isatty() else "json"
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, INSTALLED_MARK, False):
@@ -99,6 +105,8 @@ def configure_logging(
     setattr(handler, INSTALLED_MARK, True)
     root.addHandler(handler)
     root.setLevel(level)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     logger = logging.getLogger("chatops")
     logger.setLevel(level)
     return logger

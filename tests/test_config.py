@@ -69,7 +69,7 @@ def test_defaults_without_a_file() -> None:
     assert config.scheduler == SchedulerSettings(
         timezone="UTC", housekeeping_cron="17 3 * * *", retention_days=14
     )
-    assert config.logging == LoggingSettings(level="INFO", format="json")
+    assert config.logging == LoggingSettings(level="INFO", format="auto")
     assert config.permissions == PermissionsSettings(default_level=Level.READ, grants=())
     assert config.shell == ShellSettings(user="local")
     assert config.config_secrets() == ()
@@ -303,7 +303,7 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
             {"logging": {"level": "trace"}},
             "logging.level: must be one of DEBUG, INFO, WARNING, ERROR; got 'TRACE'",
         ),
-        ({"logging": {"format": "xml"}}, "logging.format: must be one of json, text; got 'xml'"),
+        ({"logging": {"format": "xml"}}, "logging.format: must be one of auto, json, text; got 'xml'"),
         (
             {"permissions": {"default_level": "root"}},
             "permissions.default_level: unknown level 'root'; expected one of read, write, admin",
@@ -876,7 +876,7 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "housekeeping_cron": "17 3 * * *",
             "retention_days": 14,
         },
-        "logging": {"level": "INFO", "format": "json"},
+        "logging": {"level": "INFO", "format": "auto"},
         "permissions": {"default_level": "read", "grants": []},
         "shell": {"user": "local"},
         "ci": {

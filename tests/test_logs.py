@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -80,3 +81,30 @@ def test_text_format_appends_ids() -> None:
     log = logger_writing_to(stream, fmt="text")
     log.info("accepted", extra={"invocation_id": "inv-9"})
     assert stream.getvalue().rstrip("\n").endswith(" INFO chatops accepted invocation_id=inv-9")
+
+
+class _Terminal(io.StringIO):
+    """A stream that says it is a terminal, as sys.stderr does in an interactive shell."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_auto_format_is_text_on_a_terminal_and_json_elsewhere() -> None:
+    terminal, pipe = _Terminal(), io.StringIO()
+    configure_logging("INFO", "auto", [], terminal).info("listening")
+    configure_logging("INFO", "auto", [], pipe).info("listening")
+
+    assert re.fullmatch(r"\S+ \S+ INFO chatops listening\n", terminal.getvalue())
+    assert json.loads(pipe.getvalue())["msg"] == "listening"
+
+
+def test_apscheduler_info_lines_are_dropped_but_its_warnings_kept() -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", "text", [], stream)
+    logging.getLogger("apscheduler.scheduler").info('Added job "housekeeping"')
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+
+    assert [line.split(" ", 3)[2:] for line in stream.getvalue().splitlines()] == [
+        ["WARNING", "apscheduler.scheduler Run time of job was missed"]
+    ]

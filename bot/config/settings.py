@@ -154,7 +154,8 @@ class LoggingSettings(_Section):
         default="INFO",
         metadata=_rules(_one_of("DEBUG", "INFO", "WARNING", "ERROR"), normalize=str.upper),
     )
-    format: str = field(default="json", metadata=_rules(_one_of("json", "text")))
+    # "auto": text on a terminal, JSON otherwise (bot.logs decides from the stream)
+    format: str = field(default="auto", metadata=_rules(_one_of("auto", "json", "text")))
 
 
 @dataclass(frozen=True, slots=True)
