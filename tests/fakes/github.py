@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
@@ -71,7 +72,9 @@ class Call:
     """One request as the fake saw and answered it.
 
     ``json`` is the parsed body (None when empty or not JSON); ``auth_scheme`` is the
-    lower-cased scheme of ``Authorization`` (``token``/``bearer``), None when absent.
+    lower-cased scheme of ``Authorization`` (``token``/``bearer``), None when absent;
+    ``arrived`` is the real monotonic time the request came in (not compared), for tests
+    of pacing.
     """
 
     method: str
@@ -82,6 +85,7 @@ class Call:
     auth_scheme: str | None
     user_agent: str | None
     status: int
+    arrived: float = field(default=0.0, compare=False)
 
 
 def _utc_now() -> datetime:
@@ -453,6 +457,7 @@ class FakeGitHub:
     # Serving
 
     async def _handle(self, request: web.Request) -> web.Response:
+        arrived = time.monotonic()
         raw = await request.read()
         path = request.rel_url.raw_path
         match = self.contract.match(request.method, path)
@@ -475,6 +480,7 @@ class FakeGitHub:
                 or None,
                 user_agent=request.headers.get("User-Agent"),
                 status=reply.status,
+                arrived=arrived,
             )
         )
         return self._response(reply)
