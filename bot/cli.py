@@ -78,7 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         or (str(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None)
     )
     try:
-        config = load_config(path, environ)
+        # migrate needs only the database: a connector's unset secret must not stop it
+        config = load_config(
+            path, environ, only=("database",) if args.command == "migrate" else None
+        )
     except ConfigError as exc:
         print(f"chatops: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_ERROR

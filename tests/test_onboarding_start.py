@@ -73,3 +73,35 @@ def test_a_busy_port_is_one_clear_line_not_a_traceback(tmp_path: Path) -> None:
         f"chatops: 127.0.0.1:{port} is already in use (another chatops serve?): stop that "
         "process, or choose another port with --port or server.port"
     ]
+
+
+def test_migrate_needs_only_the_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATOPS", "SLACK"))}
+    env["CHATOPS__DATABASE__URL"] = "sqlite://db/bot.sqlite3"
+    env["CHATOPS__SLACK__MODE"] = "http"  # an override of another section: left out too
+    (tmp_path / "db").mkdir()
+    (tmp_path / "chatops.toml").write_text(
+        '[slack]\nenabled = true\nbot_token = "env:SLACK_BOT_TOKEN"\n', encoding="utf-8"
+    )
+
+    def chatops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CHATOPS), *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    migrated = chatops("migrate")
+    checked = chatops("check-config")
+
+    assert (migrated.returncode, migrated.stderr) == (0, "")
+    assert migrated.stdout.startswith("applied: 0001_initial, ")
+    assert (tmp_path / "db/bot.sqlite3").is_file()
+    assert (checked.returncode, checked.stdout) == (1, "")
+    assert checked.stderr == (
+        "chatops: invalid configuration: slack.bot_token: refers to environment variable "
+        "SLACK_BOT_TOKEN, which is not set\n"
+    )

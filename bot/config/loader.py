@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.config.errors import ConfigError
-from bot.config.overrides import _apply_overrides
+from bot.config.overrides import ENV_PREFIX, _apply_overrides
 from bot.config.rules import _rules_of
 from bot.config.schema import (
     _describe,
@@ -204,12 +204,28 @@ def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], *, base_di
     return _Loader(environ, base_dir, origins).table(Config, merged, "")
 
 
-def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> Config:
+def load_config(
+    path: str | os.PathLike[str] | None,
+    environ: Mapping[str, str],
+    *,
+    only: tuple[str, ...] | None = None,
+) -> Config:
     """Load the TOML file at ``path`` (all defaults when None) with overrides from ``environ``.
 
     ``Config.source`` is the file's absolute path. Without a file, relative ``file:``
     references in overrides are resolved against the current working directory.
+
+    ``only`` names the sections to read (``("database",)`` for ``chatops migrate``); the
+    others, in the file and in ``CHATOPS__`` overrides, are left out and take their
+    defaults, so a secret another section refers to need not be set.
     """
+    if only is not None:
+        environ = {
+            name: value
+            for name, value in environ.items()
+            if not name.upper().startswith(ENV_PREFIX)
+            or name.upper()[len(ENV_PREFIX) :].split("__")[0].lower() in only
+        }
     if path is None:
         return parse_config({}, environ, base_dir=Path.cwd())
     file = Path(path)
@@ -226,5 +242,7 @@ def load_config(path: str | os.PathLike[str] | None, environ: Mapping[str, str])
         reason = err.strerror or type(err).__name__
         raise ConfigError("", f"cannot read config file {file}: {reason}") from None
     absolute = file.absolute()
+    if only is not None:
+        data = {key: value for key, value in data.items() if key in only}
     config = parse_config(data, environ, base_dir=absolute.parent)
     return dataclasses.replace(config, source=str(absolute))
