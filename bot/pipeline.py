@@ -31,12 +31,7 @@ from bot.store.channels import ChannelDefaults
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
 from bot.targets import TargetResolver
-from bot.worker import Backoff, InboxWorker, OutboxSender
-
-
-def acknowledgement_key(invocation_id: str) -> str:
-    """The outbox key of the acknowledgement of one invocation's message."""
-    return f"ack:{invocation_id}"
+from bot.worker import Backoff, InboxWorker, OutboxSender, acknowledgement_key
 
 
 @dataclass
@@ -84,7 +79,10 @@ class Pipeline:
         return accepted
 
     async def queue_depths(self) -> dict[str, dict[str, int]]:
-        return {"inbox": await self.inbox.depth(), "outbox": await self.outbox.depth()}
+        """Rows still to do; outbox rows no connector here can send are
+        ``waiting_for_connector``, not pending work of this process."""
+        served = self.sender.platforms
+        return {"inbox": await self.inbox.depth(), "outbox": await self.outbox.depth(served)}
 
 
 def build_pipeline(

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.delivery import Connector, DeliveryError, RetryLater, Undeliverable
-from bot.messages import Outgoing, Platform, Reply, Status
+from bot.delivery import Connector, DeliveryError, RateLimited, RetryLater, Undeliverable
+from bot.messages import Outgoing, OutgoingKind, Platform, Reply, Status
 from bot.metrics import Metrics
 from bot.router import Outcome, Router
 from bot.store.queues import (
@@ -51,6 +51,11 @@ Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
 def reply_key(invocation_id: str) -> str:
     """The outbox key of an invocation's reply: one reply per invocation."""
     return f"reply:{invocation_id}"
+
+
+def acknowledgement_key(invocation_id: str) -> str:
+    """The outbox key of the acknowledgement of one invocation's message."""
+    return f"ack:{invocation_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,13 +193,35 @@ class OutboxSender:
     def concurrency(self) -> int:
         return self._concurrency
 
+    @property
+    def platforms(self) -> frozenset[str]:
+        """The platforms this sender has a connector for."""
+        return frozenset(platform.value for platform in self._connectors)
+
     async def claim(self, limit: int, keys: Collection[str] | None = None) -> list[OutboxClaim]:
         """Claim up to ``limit`` messages this sender can deliver (only these keys, if given)."""
         scope = ClaimScope(
             platforms=frozenset(platform.value for platform in self._connectors),
             keys=frozenset(keys) if keys is not None else None,
         )
-        return await self._queue.claim(self._clock.now(), self._lease, limit, scope)
+        claims = await self._queue.claim(self._clock.now(), self._lease, limit, scope)
+        return await self._without_superseded(claims)
+
+    async def _without_superseded(self, claims: list[OutboxClaim]) -> list[OutboxClaim]:
+        """Drop the acknowledgements whose command's reply is in the same batch."""
+        answered = {
+            acknowledgement_key(claim.message.invocation_id)
+            for claim in claims
+            if claim.message.kind is OutgoingKind.MESSAGE and claim.message.invocation_id
+        }
+        kept = []
+        for claim in claims:
+            if claim.message.key in answered:
+                reason = f"superseded by {reply_key(claim.message.invocation_id or '')}"
+                await _ignore_lost(self._queue.drop(claim, reason), self._log, {})
+            else:
+                kept.append(claim)
+        return kept
 
     async def run_once(self, keys: Collection[str] | None = None) -> int:
         """Claim one batch, deliver it, and return its size."""
@@ -214,6 +241,8 @@ class OutboxSender:
             await self._retry(claim, f"no answer within {self._send_timeout:g}s", ids)
         except Undeliverable as exc:
             await self._dead(claim, exc.reason, ids)
+        except RateLimited as exc:
+            await self._rate_limited(claim, exc, ids)
         except RetryLater as exc:
             await self._retry(claim, exc.reason, ids, exc.retry_after)
         except DeliveryError as exc:
@@ -228,8 +257,15 @@ class OutboxSender:
         now = self._clock.now()
         platform = claim.message.target.platform.value
         audit = self._audit(claim, "sent", f"attempt {claim.attempts}")
+        message = claim.message
+        # once a command is answered, its pending acknowledgement has nothing left to say
+        supersedes = (
+            acknowledgement_key(message.invocation_id)
+            if message.kind is OutgoingKind.MESSAGE and message.invocation_id is not None
+            else None
+        )
         try:
-            await self._queue.mark_sent(claim, now, audit)
+            await self._queue.mark_sent(claim, now, audit, supersedes=supersedes)
         except LeaseLost as exc:
             self._log.warning("sent, but %s", exc, extra=ids)
             return
@@ -259,6 +295,22 @@ class OutboxSender:
             delay,
             reason,
             extra=ids,
+        )
+
+    async def _rate_limited(
+        self, claim: OutboxClaim, exc: RateLimited, ids: Mapping[str, str]
+    ) -> None:
+        """Wait as the platform (or the shared gate) asks; the attempt does not count."""
+        available_at = self._clock.now() + timedelta(seconds=exc.retry_after)
+        await _ignore_lost(
+            self._queue.retry_later(claim, available_at, exc.reason, counted=False),
+            self._log,
+            ids,
+        )
+        platform = claim.message.target.platform.value
+        self._metrics.deliveries.inc(platform=platform, outcome="rate_limited")
+        self._log.info(
+            "rate limited, retrying in %.1fs: %s", exc.retry_after, exc.reason, extra=ids
         )
 
     async def _dead(self, claim: OutboxClaim, reason: str, ids: Mapping[str, str]) -> None:

@@ -229,18 +229,46 @@ async def test_claims_narrowed_to_keys_leave_other_work_alone(database: Database
     assert await pipeline.sender.run_once(keys=[f"reply:{mine.id}"]) == 1
     assert [m.key for m in connector.sent] == [f"reply:{mine.id}"]
     assert await pipeline.queue_depths() == {
-        "inbox": {"done": 1, "pending": 1},
-        "outbox": {"sent": 1},
+        "inbox": {"pending": 1, "claimed": 0},
+        "outbox": {"pending": 0, "claimed": 0, "dead": 0, "waiting_for_connector": 0},
     }
+    assert await InboxItem.filter(status="done").count() == 1
+    assert await OutboxItem.filter(status="sent").count() == 1
 
 
-async def test_queue_depths_count_rows_by_status(database: Database) -> None:
+async def test_queue_depths_count_the_rows_still_to_do_by_status(database: Database) -> None:
     clock, connector = FakeClock(), RecordingConnector()
     pipeline = make_pipeline(database, connector, clock)
     for _ in range(3):
         await pipeline.submit(invocation(clock))
+    nothing_to_send = {"pending": 0, "claimed": 0, "dead": 0, "waiting_for_connector": 0}
+    assert await pipeline.queue_depths() == {
+        "inbox": {"pending": 3, "claimed": 0},
+        "outbox": nothing_to_send,
+    }
     await pipeline.inbox_worker.run_once()  # concurrency 4: all three done, replies queued
-    assert await pipeline.queue_depths() == {"inbox": {"done": 3}, "outbox": {"pending": 3}}
+    # done rows are history (the metrics count them), not depth
+    assert await pipeline.queue_depths() == {
+        "inbox": {"pending": 0, "claimed": 0},
+        "outbox": {**nothing_to_send, "pending": 3},
+    }
+
+
+async def test_replies_for_a_platform_no_connector_serves_are_waiting_not_in_flight(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    elsewhere = Outgoing(
+        target=ReplyTarget(platform=Platform.SLACK, channel="C1"),
+        reply=Reply(title="for a Slack channel"),
+        key="notice:slack",
+    )
+    await pipeline.outbox.enqueue(elsewhere, clock.now())
+    assert await pipeline.sender.run_once() == 0  # this process has only the shell connector
+    depths = await pipeline.queue_depths()
+    assert depths["outbox"] == {"pending": 0, "claimed": 0, "dead": 0, "waiting_for_connector": 1}
+    assert await pipeline.outbox.waiting_for_connector({"shell"}) == {"slack": 1}
 
 
 def test_backoff_is_full_jitter_capped_and_respects_retry_after() -> None:
@@ -304,7 +332,47 @@ async def test_acknowledged_submission_queues_one_acknowledgement_with_the_invoc
     assert await pipeline.submit(again, acknowledge=True) is False
     await drain(pipeline, clock)
 
+    # the reply goes first; the acknowledgement, now pointless, is dropped unsent
     assert [(m.key, m.kind, m.target) for m in connector.sent] == [
-        (f"ack:{first.id}", OutgoingKind.ACKNOWLEDGEMENT, first.reply_to),
         (f"reply:{first.id}", OutgoingKind.MESSAGE, first.reply_to),
+    ]
+    acknowledgement = await OutboxItem.get(key=f"ack:{first.id}")
+    assert (acknowledgement.status, acknowledgement.last_error) == (
+        OutboxStatus.DROPPED,
+        f"superseded by reply:{first.id}",
+    )
+
+
+async def test_an_acknowledgement_goes_out_while_its_command_is_still_running(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    first = invocation(clock, key="delivery-early-ack")
+    assert await pipeline.submit(first, acknowledge=True) is True
+    assert await pipeline.sender.run_once() == 1  # the worker has not run the command yet
+    await drain(pipeline, clock)
+    assert [(m.key, m.kind) for m in connector.sent] == [
+        (f"ack:{first.id}", OutgoingKind.ACKNOWLEDGEMENT),
+        (f"reply:{first.id}", OutgoingKind.MESSAGE),
+    ]
+
+
+async def test_replies_are_claimed_before_the_acknowledgements_of_newer_commands(
+    database: Database,
+) -> None:
+    clock, connector = FakeClock(), RecordingConnector()
+    pipeline = make_pipeline(database, connector, clock)
+    old = invocation(clock, key="delivery-old")
+    assert await pipeline.submit(old) is True
+    assert await pipeline.inbox_worker.run_once() == 1  # the old command's reply is queued
+    clock.advance(1)
+    newer = [invocation(clock, key=f"delivery-new-{n}") for n in range(6)]
+    for item in newer:
+        assert await pipeline.submit(item, acknowledge=True) is True
+    claims = await pipeline.sender.claim(3)
+    assert [claim.message.key for claim in claims] == [
+        f"reply:{old.id}",
+        f"ack:{newer[0].id}",
+        f"ack:{newer[1].id}",
     ]

@@ -102,7 +102,7 @@ async def test_metrics_count_invocations_deliveries_and_queue_depths(
     )
 
     async def reply_sent() -> bool:
-        return (await pipeline.queue_depths())["outbox"] == {"sent": 1}
+        return await OutboxItem.filter(status="sent").count() == 1
 
     await wait_until(reply_sent)
     assert len(connector.sent) == 1
@@ -132,8 +132,12 @@ chatops_end_to_end_seconds_count{{platform="shell"}} 1
 # TYPE chatops_rejected_requests_total counter
 # HELP chatops_queue_depth Rows in the inbox and outbox, by status.
 # TYPE chatops_queue_depth gauge
-chatops_queue_depth{{queue="inbox",status="done"}} 1
-chatops_queue_depth{{queue="outbox",status="sent"}} 1
+chatops_queue_depth{{queue="inbox",status="claimed"}} 0
+chatops_queue_depth{{queue="inbox",status="pending"}} 0
+chatops_queue_depth{{queue="outbox",status="claimed"}} 0
+chatops_queue_depth{{queue="outbox",status="dead"}} 0
+chatops_queue_depth{{queue="outbox",status="pending"}} 0
+chatops_queue_depth{{queue="outbox",status="waiting_for_connector"}} 0
 """
     assert text == expected
 

@@ -27,6 +27,7 @@ import enum
 from typing import Any
 
 from tortoise import fields
+from tortoise.indexes import PartialIndex
 from tortoise.models import Model
 
 
@@ -41,6 +42,8 @@ class OutboxStatus(enum.StrEnum):
     CLAIMED = "claimed"
     SENT = "sent"
     DEAD = "dead"
+    # an acknowledgement that became pointless: its command was answered first
+    DROPPED = "dropped"
 
 
 class InboxItem(Model):
@@ -61,7 +64,12 @@ class InboxItem(Model):
     class Meta:
         table = "chatops_inbox"
         unique_together = (("platform", "delivery_key"),)
-        indexes = (("status", "available_at"),)
+        # partial indexes: a claim or a purge reads only the rows in its own state
+        indexes = (
+            PartialIndex(fields=("available_at",), condition={"status": "pending"}),
+            PartialIndex(fields=("lease_until",), condition={"status": "claimed"}),
+            PartialIndex(fields=("finished_at",), condition={"status": "done"}),
+        )
 
 
 class OutboxItem(Model):
@@ -75,6 +83,8 @@ class OutboxItem(Model):
     invocation_id = fields.CharField(max_length=64, null=True)
     # an ``OutgoingKind`` value: post the reply, or acknowledge the message it answers
     kind = fields.CharField(max_length=16, default="message")
+    # claim order: messages (0) before acknowledgements (1)
+    priority = fields.SmallIntField(default=0)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()
@@ -88,7 +98,16 @@ class OutboxItem(Model):
 
     class Meta:
         table = "chatops_outbox"
-        indexes = (("status", "available_at"),)
+        # partial indexes: a claim or a purge reads only the rows in its own state
+        indexes = (
+            PartialIndex(
+                fields=("platform", "priority", "available_at"), condition={"status": "pending"}
+            ),
+            PartialIndex(fields=("lease_until",), condition={"status": "claimed"}),
+            PartialIndex(fields=("sent_at",), condition={"status": "sent"}),
+            PartialIndex(fields=("created_at",), condition={"status": "dropped"}),
+            PartialIndex(fields=("id",), condition={"status": "dead"}),
+        )
 
 
 class AuditEntry(Model):

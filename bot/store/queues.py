@@ -1,37 +1,46 @@
 """The inbox and outbox as durable queues with leases.
 
-A row is claimed by setting a fresh ``claim_token`` and a ``lease_until``; a
-claim is an atomic compare-and-set (``UPDATE ... WHERE`` still pending or lease
-expired), so two workers can never both hold a row, on any database. On
-PostgreSQL the candidates are first picked with ``FOR UPDATE SKIP LOCKED`` so
-that replicas claiming at once take different rows instead of racing for the
-same ones.
+A claim is one statement: ``UPDATE ... WHERE id IN (<candidates>) RETURNING ...`` sets a
+fresh ``claim_token`` and a ``lease_until`` on up to ``limit`` pending rows and returns
+them. On PostgreSQL the candidates are picked ``FOR UPDATE SKIP LOCKED``, so replicas
+claiming at once take different rows instead of waiting on each other; on SQLite the
+database has one writer at a time, so the statement is atomic by itself. A claimed row
+whose lease ended (its worker died) is put back to pending by ``release_expired``, which
+the claimers run every few seconds, and is then claimed like any other.
+
+Every claim, lookup and completion is served by an index, so its cost does not grow with
+the tables: pending and claimed rows have partial indexes of their own (done, sent and
+dead rows are not in them), completions go by primary key.
+
+Outbox order: messages (replies, notices) before acknowledgements (a 👀 on the command),
+each oldest first by ``available_at``: a reply never waits behind the acknowledgements of
+newer commands, and an acknowledgement whose command was already answered is dropped when
+the answer is sent.
 
 Invariants:
 - ``submit`` inserts at most one inbox row per ``(platform, delivery_key)``.
-- ``InboxQueue.complete`` marks the row done and enqueues its reply and audit
-  entry in one transaction, and only while the caller's claim is current;
-  otherwise it raises ``LeaseLost`` and writes nothing.
+- ``InboxQueue.complete`` marks the row done and enqueues its replies and audit entries in
+  one transaction, and only while the caller's claim is current; otherwise it raises
+  ``LeaseLost`` and writes nothing.
 - ``OutboxQueue.enqueue`` is idempotent by ``Outgoing.key``.
-- Rows whose lease expired (their worker died) are claimable again.
+- A claim never returns a row another claimer holds under a live lease.
+- ``retry_later(..., counted=False)`` gives the attempt back: a rate limit delays a
+  message, it never brings it closer to the dead letters.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
 from tortoise.functions import Count
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
-from bot.messages import Invocation, Outgoing, OutgoingKind, Reply, ReplyTarget
+from bot.messages import Invocation, Outgoing, OutgoingKind, Platform, Reply, ReplyTarget
 from bot.store.database import Database
 from bot.store.models import (
     AuditEntry,
@@ -40,6 +49,15 @@ from bot.store.models import (
     OutboxItem,
     OutboxStatus,
 )
+from bot.store.sql import Statement, as_datetime, as_json
+from bot.store.transactions import transaction
+
+# how often a claimer puts rows with an ended lease back to pending
+RELEASE_INTERVAL = timedelta(seconds=2)
+# outbox priorities: lower goes first
+MESSAGE_PRIORITY = 0
+ACKNOWLEDGEMENT_PRIORITY = 1
+PRIORITIES = (MESSAGE_PRIORITY, ACKNOWLEDGEMENT_PRIORITY)
 
 
 class LeaseLost(Exception):
@@ -87,33 +105,6 @@ class OutboxClaim:
     received_at: datetime | None
 
 
-async def _claim_ids(
-    database: Database,
-    model: type[Model],
-    claimable: Q,
-    limit: int,
-) -> list[int]:
-    query = model.filter(claimable).order_by("id").limit(limit).only("id")
-    if database.supports_skip_locked:
-        # tortoise drops FOR UPDATE from values()/values_list(), so select model rows
-        query = query.select_for_update(skip_locked=True)
-    return [row.pk for row in await query]
-
-
-@asynccontextmanager
-async def _claim_scope(database: Database) -> AsyncIterator[None]:
-    """A transaction on PostgreSQL (so SKIP LOCKED holds until the update); none on SQLite.
-
-    On SQLite a deferred transaction that reads and then writes can fail with
-    SQLITE_BUSY instead of waiting; the compare-and-set update is atomic alone.
-    """
-    if database.supports_skip_locked:
-        async with in_transaction():
-            yield
-    else:
-        yield
-
-
 @dataclass(frozen=True, slots=True)
 class ClaimScope:
     """Which rows a claimer may take: only some platforms, or only some keys.
@@ -127,18 +118,27 @@ class ClaimScope:
     keys: frozenset[str] | None = None
 
 
-def _scoped(scope: ClaimScope | None, key_column: str) -> Q:
-    condition = Q()
-    if scope is not None and scope.platforms is not None:
-        condition &= Q(platform__in=sorted(scope.platforms))
-    if scope is not None and scope.keys is not None:
-        keys: dict[str, Any] = {f"{key_column}__in": sorted(scope.keys)}
-        condition &= Q(**keys)
-    return condition
+def priority_of(kind: OutgoingKind) -> int:
+    return ACKNOWLEDGEMENT_PRIORITY if kind is OutgoingKind.ACKNOWLEDGEMENT else MESSAGE_PRIORITY
 
 
-def _claimable(pending: str, claimed: str, now: datetime) -> Q:
-    return Q(status=pending, available_at__lte=now) | Q(status=claimed, lease_until__lt=now)
+class _Releaser:
+    """Puts rows whose lease ended back to pending, at most once per ``RELEASE_INTERVAL``."""
+
+    def __init__(self, database: Database, table: str) -> None:
+        self._statement = Statement(
+            database,
+            f"UPDATE {table} SET status = 'pending', claim_token = NULL, lease_until = NULL "
+            "WHERE status = 'claimed' AND lease_until < ?",
+        )
+        self._next: datetime | None = None
+
+    async def __call__(self, now: datetime, *, force: bool = False) -> int:
+        if not force and self._next is not None and now < self._next:
+            return 0
+        released = await self._statement.count([now])
+        self._next = now + RELEASE_INTERVAL
+        return released
 
 
 class InboxQueue:
@@ -146,6 +146,9 @@ class InboxQueue:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._release = _Releaser(database, "chatops_inbox")
+        self._claim_sql = Statement(database, _inbox_claim_sql(database, keyed=False))
+        self._claim_keys_sql: dict[int, Statement] = {}
 
     async def submit(
         self, invocation: Invocation, now: datetime, acknowledgement: Outgoing | None = None
@@ -156,7 +159,7 @@ class InboxQueue:
         exactly when the invocation was accepted.
         """
         try:
-            async with in_transaction():
+            async with transaction():
                 await InboxItem.create(
                     platform=invocation.platform.value,
                     delivery_key=invocation.delivery_key,
@@ -171,32 +174,44 @@ class InboxQueue:
             return False
         return True
 
+    async def release_expired(self, now: datetime) -> int:
+        """Put rows whose lease ended (their worker died) back to pending; how many."""
+        return await self._release(now, force=True)
+
     async def claim(
         self, now: datetime, lease: timedelta, limit: int, scope: ClaimScope | None = None
     ) -> list[InboxClaim]:
+        await self._release(now)
         token = uuid.uuid4().hex
-        claimable = _claimable(InboxStatus.PENDING, InboxStatus.CLAIMED, now)
-        async with _claim_scope(self._database):
-            narrowed = claimable & _scoped(scope, "delivery_key")
-            ids = await _claim_ids(self._database, InboxItem, narrowed, limit)
-            if not ids:
+        values: list[Any] = [token, now + lease, now]
+        if scope is not None and scope.keys is not None:
+            keys = sorted(scope.keys)
+            if not keys:
                 return []
-            await InboxItem.filter(claimable, id__in=ids).update(
-                status=InboxStatus.CLAIMED,
-                claim_token=token,
-                lease_until=now + lease,
-                attempts=F("attempts") + 1,
-            )
-        rows = await InboxItem.filter(claim_token=token).order_by("id")
-        return [
+            statement = self._keyed_statement(len(keys))
+            values.extend(keys)
+        else:
+            statement = self._claim_sql
+        values.append(limit)
+        rows = await statement.rows(values)
+        claims = [
             InboxClaim(
-                row_id=row.id,
+                row_id=int(row["id"]),
                 token=token,
-                attempts=row.attempts,
-                invocation=Invocation.from_dict(row.invocation),
+                attempts=int(row["attempts"]),
+                invocation=Invocation.from_dict(as_json(row["invocation"])),
             )
             for row in rows
         ]
+        claims.sort(key=lambda claim: claim.row_id)
+        return claims
+
+    def _keyed_statement(self, count: int) -> Statement:
+        statement = self._claim_keys_sql.get(count)
+        if statement is None:
+            statement = Statement(self._database, _inbox_claim_sql(self._database, keyed=count))
+            self._claim_keys_sql[count] = statement
+        return statement
 
     async def complete(
         self,
@@ -208,7 +223,7 @@ class InboxQueue:
         """Mark done, enqueue replies and audit entries: all or nothing, while the claim holds."""
         received_at = claim.invocation.received_at
         try:
-            async with in_transaction():
+            async with transaction():
                 updated = await InboxItem.filter(id=claim.row_id, claim_token=claim.token).update(
                     status=InboxStatus.DONE, finished_at=now, claim_token=None, lease_until=None
                 )
@@ -222,13 +237,14 @@ class InboxQueue:
             raise LeaseLost(f"inbox row {claim.row_id} was completed elsewhere") from exc
 
     async def depth(self) -> dict[str, int]:
-        return await _count_by_status(InboxItem)
+        """Rows still to do, by status, zeros included (done rows are history: the metrics
+        count them as they happen)."""
+        return await _live_counts(InboxItem, (InboxStatus.PENDING, InboxStatus.CLAIMED))
 
-    async def purge_done(self, before: datetime) -> int:
-        deleted: int = await InboxItem.filter(
-            status=InboxStatus.DONE, finished_at__lt=before
-        ).delete()
-        return deleted
+    async def purge_done(self, before: datetime, batch: int = 5000) -> int:
+        return await _purge(
+            self._database, "chatops_inbox", "status = 'done' AND finished_at < ?", before, batch
+        )
 
 
 class OutboxQueue:
@@ -236,64 +252,99 @@ class OutboxQueue:
 
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._release = _Releaser(database, "chatops_outbox")
+        self._claim_sql: dict[tuple[tuple[str, ...] | None, int], Statement] = {}
+        self._drop_acknowledgement = Statement(
+            database,
+            "UPDATE chatops_outbox SET status = 'dropped', last_error = ? "
+            "WHERE key = ? AND status = 'pending'",
+        )
 
     async def enqueue(self, outgoing: Outgoing, now: datetime) -> bool:
         """Persist a message to send; False if one with the same key exists."""
         try:
-            async with in_transaction():
+            async with transaction():
                 await _create_outbox_row(outgoing, now, None)
         except IntegrityError:
             return False
         return True
 
+    async def release_expired(self, now: datetime) -> int:
+        """Put rows whose lease ended (their sender died) back to pending; how many."""
+        return await self._release(now, force=True)
+
     async def claim(
         self, now: datetime, lease: timedelta, limit: int, scope: ClaimScope | None = None
     ) -> list[OutboxClaim]:
+        await self._release(now)
+        platforms = None if scope is None or scope.platforms is None else sorted(scope.platforms)
+        keys = None if scope is None or scope.keys is None else sorted(scope.keys)
+        if platforms == [] or keys == []:
+            return []
         token = uuid.uuid4().hex
-        claimable = _claimable(OutboxStatus.PENDING, OutboxStatus.CLAIMED, now)
-        async with _claim_scope(self._database):
-            narrowed = claimable & _scoped(scope, "key")
-            ids = await _claim_ids(self._database, OutboxItem, narrowed, limit)
-            if not ids:
-                return []
-            await OutboxItem.filter(claimable, id__in=ids).update(
-                status=OutboxStatus.CLAIMED,
-                claim_token=token,
-                lease_until=now + lease,
-                attempts=F("attempts") + 1,
-            )
-        rows = await OutboxItem.filter(claim_token=token).order_by("id")
-        return [
-            OutboxClaim(
-                row_id=row.id,
-                token=token,
-                attempts=row.attempts,
-                message=Outgoing(
-                    target=ReplyTarget.from_dict(row.target),
-                    reply=Reply.from_dict(row.reply),
-                    key=row.key,
-                    invocation_id=row.invocation_id,
-                    kind=OutgoingKind(row.kind),
-                    attempt=row.attempts,
-                ),
-                received_at=row.received_at,
-            )
-            for row in rows
-        ]
+        values: list[Any] = [token, now + lease]
+        if keys is not None:
+            statement = self._statement(None, len(keys))
+            values.extend([*keys, now, limit])
+        else:
+            served = platforms if platforms is not None else sorted(p.value for p in Platform)
+            statement = self._statement(served, 0)
+            if self._database.dialect == "postgres":
+                values.extend([served, now, limit, limit])
+            else:
+                for _branch in range(len(served) * len(PRIORITIES)):
+                    values.extend([now, limit])
+                values.append(limit)
+        rows = await statement.rows(values)
+        claims = [_outbox_claim(row, token) for row in rows]
+        claims.sort(key=lambda claim: (priority_of(claim.message.kind), claim.row_id))
+        return claims
 
-    async def mark_sent(self, claim: OutboxClaim, now: datetime, audit: Audit) -> None:
-        await self._finish(claim, now, audit, status=OutboxStatus.SENT, sent_at=now)
+    def _statement(self, platforms: Sequence[str] | None, keys: int) -> Statement:
+        shape = (tuple(platforms) if platforms is not None else None, keys)
+        statement = self._claim_sql.get(shape)
+        if statement is None:
+            text = _outbox_claim_sql(self._database, platforms, keys)
+            statement = Statement(self._database, text)
+            self._claim_sql[shape] = statement
+        return statement
+
+    async def mark_sent(
+        self, claim: OutboxClaim, now: datetime, audit: Audit, supersedes: str | None = None
+    ) -> None:
+        """Record the send; ``supersedes`` names a pending message it makes pointless (the
+        acknowledgement of a command that is now answered), which is dropped unsent."""
+        async with transaction():
+            await self._finish(claim, now, audit, status=OutboxStatus.SENT, sent_at=now)
+            if supersedes is not None:
+                await self._drop_acknowledgement.count(
+                    [f"superseded by {claim.message.key}", supersedes]
+                )
+
+    async def drop(self, claim: OutboxClaim, reason: str) -> None:
+        """Give up a claimed message that has become pointless, without sending it."""
+        updated = await OutboxItem.filter(id=claim.row_id, claim_token=claim.token).update(
+            status=OutboxStatus.DROPPED, claim_token=None, lease_until=None, last_error=reason
+        )
+        if updated != 1:
+            raise LeaseLost(f"outbox row {claim.row_id} was reclaimed")
 
     async def mark_dead(self, claim: OutboxClaim, now: datetime, reason: str, audit: Audit) -> None:
-        await self._finish(claim, now, audit, status=OutboxStatus.DEAD, last_error=reason)
+        async with transaction():
+            await self._finish(claim, now, audit, status=OutboxStatus.DEAD, last_error=reason)
 
-    async def retry_later(self, claim: OutboxClaim, available_at: datetime, reason: str) -> None:
+    async def retry_later(
+        self, claim: OutboxClaim, available_at: datetime, reason: str, *, counted: bool = True
+    ) -> None:
+        """Put the row back until ``available_at``; ``counted=False`` gives the attempt back."""
+        attempts = claim.attempts if counted else max(0, claim.attempts - 1)
         updated = await OutboxItem.filter(id=claim.row_id, claim_token=claim.token).update(
             status=OutboxStatus.PENDING,
             available_at=available_at,
             claim_token=None,
             lease_until=None,
             last_error=reason,
+            attempts=attempts,
         )
         if updated != 1:
             raise LeaseLost(f"outbox row {claim.row_id} was reclaimed")
@@ -301,16 +352,48 @@ class OutboxQueue:
     async def _finish(
         self, claim: OutboxClaim, now: datetime, audit: Audit, **changes: Any
     ) -> None:
-        async with in_transaction():
-            updated = await OutboxItem.filter(id=claim.row_id, claim_token=claim.token).update(
-                claim_token=None, lease_until=None, **changes
-            )
-            if updated != 1:
-                raise LeaseLost(f"outbox row {claim.row_id} was reclaimed")
-            await _create_audit_row(audit, now)
+        updated = await OutboxItem.filter(id=claim.row_id, claim_token=claim.token).update(
+            claim_token=None, lease_until=None, **changes
+        )
+        if updated != 1:
+            raise LeaseLost(f"outbox row {claim.row_id} was reclaimed")
+        await _create_audit_row(audit, now)
 
-    async def depth(self) -> dict[str, int]:
-        return await _count_by_status(OutboxItem)
+    async def depth(self, served: Collection[str] | None = None) -> dict[str, int]:
+        """Rows still to send, by status; dead letters too.
+
+        With ``served`` (the platforms this process can send to), pending rows of any other
+        platform are counted as ``waiting_for_connector``: no sender here will take them.
+        """
+        statuses = (OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.DEAD)
+        counts = {str(status): 0 for status in statuses}
+        if served is not None:
+            counts["waiting_for_connector"] = 0
+        for status in statuses:
+            rows = (
+                await OutboxItem.filter(status=status)
+                .annotate(count=Count("id"))
+                .group_by("platform")
+                .values("platform", "count")
+            )
+            for row in rows:
+                label = str(status)
+                unserved = served is not None and row["platform"] not in served
+                if status is OutboxStatus.PENDING and unserved:
+                    label = "waiting_for_connector"
+                counts[label] = counts.get(label, 0) + int(row["count"])
+        return counts
+
+    async def waiting_for_connector(self, served: Collection[str]) -> dict[str, int]:
+        """Pending rows, by platform, for the platforms not in ``served``."""
+        rows = (
+            await OutboxItem.filter(status=OutboxStatus.PENDING)
+            .exclude(platform__in=sorted(served))
+            .annotate(count=Count("id"))
+            .group_by("platform")
+            .values("platform", "count")
+        )
+        return {str(row["platform"]): int(row["count"]) for row in rows}
 
     async def dead_letters(self, limit: int) -> list[DeadLetter]:
         rows = await OutboxItem.filter(status=OutboxStatus.DEAD).order_by("id").limit(limit)
@@ -333,10 +416,24 @@ class OutboxQueue:
         requeued: int = await dead.update(status=OutboxStatus.PENDING, attempts=0, available_at=now)
         return requeued
 
-    async def purge_sent(self, before: datetime) -> int:
-        sent = OutboxItem.filter(status=OutboxStatus.SENT, sent_at__lt=before)
-        deleted: int = await sent.delete()
-        return deleted
+    async def purge_sent(self, before: datetime, batch: int = 5000) -> int:
+        """Delete sent and dropped rows older than ``before``, in batches."""
+        sent = await _purge(
+            self._database, "chatops_outbox", "status = 'sent' AND sent_at < ?", before, batch
+        )
+        dropped = await _purge(
+            self._database,
+            "chatops_outbox",
+            "status = 'dropped' AND created_at < ?",
+            before,
+            batch,
+        )
+        return sent + dropped
+
+
+async def purge_audit(database: Database, before: datetime, batch: int = 5000) -> int:
+    """Delete audit-log entries older than ``before``, in batches."""
+    return await _purge(database, "chatops_audit", "at < ?", before, batch)
 
 
 async def enqueue_in_transaction(outgoing: Outgoing, now: datetime) -> None:
@@ -349,6 +446,119 @@ async def enqueue_in_transaction(outgoing: Outgoing, now: datetime) -> None:
     await _create_outbox_row(outgoing, now, None)
 
 
+# --- statements -------------------------------------------------------------------------
+
+
+def _inbox_claim_sql(database: Database, *, keyed: int | bool) -> str:
+    """Values: token, lease_until, now, [keys...], limit."""
+    keys = f" AND delivery_key IN ({', '.join('?' * int(keyed))})" if keyed else ""
+    lock = " FOR UPDATE SKIP LOCKED" if database.dialect == "postgres" else ""
+    return (
+        "UPDATE chatops_inbox SET status = 'claimed', claim_token = ?, lease_until = ?, "
+        "attempts = attempts + 1 "
+        "WHERE id IN (SELECT id FROM chatops_inbox "
+        f"WHERE status = 'pending' AND available_at <= ?{keys} "
+        f"ORDER BY available_at LIMIT ?{lock}) "
+        "AND status = 'pending' "
+        "RETURNING id, attempts, invocation"
+    )
+
+
+_OUTBOX_SET = (
+    "UPDATE chatops_outbox SET status = 'claimed', claim_token = ?, lease_until = ?, "
+    "attempts = attempts + 1 "
+)
+_OUTBOX_RETURNING = (
+    " AND status = 'pending' "
+    "RETURNING id, attempts, key, target, reply, invocation_id, kind, received_at"
+)
+
+
+def _outbox_claim_sql(database: Database, platforms: Sequence[str] | None, keys: int) -> str:
+    """The outbox claim for one scope shape.
+
+    Every candidate query walks one partial index range, ``(platform, priority,
+    available_at)`` over pending rows, so rows of platforms this sender does not serve
+    and messages not yet due cost nothing.
+    """
+    if keys:
+        # the shell: a handful of its own keys, found by the unique key index
+        return (
+            _OUTBOX_SET + "WHERE id IN (SELECT id FROM chatops_outbox "
+            f"WHERE key IN ({', '.join('?' * keys)}) AND status = 'pending' "
+            "AND available_at <= ? ORDER BY priority, available_at LIMIT ?)" + _OUTBOX_RETURNING
+        )
+    if database.dialect == "postgres":
+        # values: token, lease_until, platforms, now, limit, limit
+        return (
+            _OUTBOX_SET + "WHERE id IN (SELECT c.id FROM unnest(?::text[]) AS p(platform) "
+            f"CROSS JOIN (VALUES {', '.join(f'({p})' for p in PRIORITIES)}) AS r(priority) "
+            "CROSS JOIN LATERAL (SELECT id, priority, available_at FROM chatops_outbox o "
+            "WHERE o.status = 'pending' AND o.platform = p.platform "
+            "AND o.priority = r.priority AND o.available_at <= ? "
+            "ORDER BY o.available_at LIMIT ? FOR UPDATE SKIP LOCKED) AS c "
+            "ORDER BY c.priority, c.available_at LIMIT ?)" + _OUTBOX_RETURNING
+        )
+    # SQLite: one index range per platform and priority, merged, the first ``limit`` taken
+    branches = []
+    for platform in platforms or ():
+        condition = f" AND platform = '{_literal(platform)}'"
+        for priority in PRIORITIES:
+            branches.append(
+                "SELECT * FROM (SELECT id, priority, available_at FROM chatops_outbox "
+                f"WHERE status = 'pending'{condition} AND priority = {priority} "
+                "AND available_at <= ? ORDER BY available_at LIMIT ?)"
+            )
+    return (
+        _OUTBOX_SET
+        + "WHERE id IN (SELECT id FROM ("
+        + " UNION ALL ".join(branches)
+        + ") ORDER BY priority, available_at LIMIT ?)"
+        + _OUTBOX_RETURNING
+    )
+
+
+def _literal(platform: str) -> str:
+    if not platform.replace("_", "").isalnum():
+        raise ValueError(f"not a platform name: {platform!r}")
+    return platform
+
+
+def _outbox_claim(row: Mapping[str, Any], token: str) -> OutboxClaim:
+    attempts = int(row["attempts"])
+    return OutboxClaim(
+        row_id=int(row["id"]),
+        token=token,
+        attempts=attempts,
+        message=Outgoing(
+            target=ReplyTarget.from_dict(as_json(row["target"])),
+            reply=Reply.from_dict(as_json(row["reply"])),
+            key=str(row["key"]),
+            invocation_id=row["invocation_id"],
+            kind=OutgoingKind(row["kind"]),
+            attempt=attempts,
+        ),
+        received_at=as_datetime(row["received_at"]),
+    )
+
+
+async def _purge(
+    database: Database, table: str, condition: str, before: datetime, batch: int
+) -> int:
+    """Delete the rows matching ``condition`` (one ``?`` for ``before``), ``batch`` at a time,
+    so no single statement holds the table for long."""
+    statement = Statement(
+        database,
+        f"DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE {condition} LIMIT ?)",
+    )
+    total = 0
+    while True:
+        deleted = await statement.count([before, batch])
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 async def _create_outbox_row(
     outgoing: Outgoing, now: datetime, received_at: datetime | None
 ) -> None:
@@ -359,6 +569,7 @@ async def _create_outbox_row(
         reply=outgoing.reply.to_dict(),
         invocation_id=outgoing.invocation_id,
         kind=outgoing.kind.value,
+        priority=priority_of(outgoing.kind),
         status=OutboxStatus.PENDING,
         available_at=now,
         created_at=now,
@@ -379,6 +590,5 @@ async def _create_audit_row(entry: Audit, now: datetime) -> None:
     )
 
 
-async def _count_by_status(model: type[Model]) -> dict[str, int]:
-    rows = await model.annotate(count=Count("id")).group_by("status").values("status", "count")
-    return {str(row["status"]): int(row["count"]) for row in rows}
+async def _live_counts(model: type[Model], statuses: Sequence[str]) -> dict[str, int]:
+    return {str(status): await model.filter(status=status).count() for status in statuses}

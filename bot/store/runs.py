@@ -30,11 +30,11 @@ from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from bot.messages import Forge, Outgoing, ReplyTarget
 from bot.store.models import ForgeRun, Run, RunOrigin, RunState
 from bot.store.queues import enqueue_in_transaction
+from bot.store.transactions import transaction
 
 PLACE_MAX = 255
 
@@ -181,7 +181,7 @@ class RunStore:
         """Insert a live run with its first origin; ``ActiveRunExists`` if one is live."""
         key = active_key(new.forge, new.repo, new.head_sha)
         try:
-            async with in_transaction():
+            async with transaction():
                 row = await _insert(new, key, now)
                 await _add_origin(row.id, origin, now)
         except IntegrityError as exc:
@@ -200,7 +200,7 @@ class RunStore:
         """
         key = active_key(new.forge, new.repo, new.head_sha)
         try:
-            async with in_transaction():
+            async with transaction():
                 current = await Run.filter(active_key=key).select_for_update().first()
                 if current is not None and current.id != expected:
                     raise ActiveRunExists(key)
@@ -225,7 +225,7 @@ class RunStore:
     async def add_origin(self, run_id: int, origin: Origin, now: datetime) -> bool:
         """Add a place waiting for the run; False if the run completed meanwhile."""
         try:
-            async with in_transaction():
+            async with transaction():
                 row = await Run.filter(id=run_id).select_for_update().first()
                 if row is None or row.state is RunState.COMPLETED:
                     return False
@@ -249,7 +249,7 @@ class RunStore:
     ) -> None:
         """Insert or update forge runs of a run and recompute its state; ``started_at`` marks
         that the start was accepted (kept if already set). A completed run is left alone."""
-        async with in_transaction():
+        async with transaction():
             run = await Run.filter(id=run_id).select_for_update().first()
             if run is None or run.state is RunState.COMPLETED:
                 return
@@ -259,7 +259,7 @@ class RunStore:
 
     async def drop_forge_run(self, run_id: int, external_id: str, now: datetime) -> None:
         """Forget a forge run the bot could not start after all."""
-        async with in_transaction():
+        async with transaction():
             run = await Run.filter(id=run_id).select_for_update().first()
             if run is None or run.state is RunState.COMPLETED:
                 return
@@ -299,7 +299,7 @@ class RunStore:
         Only the first caller wins (a conditional update); the others get False and
         enqueue nothing, so duplicate webhooks and replicas cannot send a result twice.
         """
-        async with in_transaction():
+        async with transaction():
             won: int = await Run.filter(id=run_id, state__not=RunState.COMPLETED).update(
                 state=RunState.COMPLETED,
                 conclusion=conclusion,

@@ -27,12 +27,12 @@ from datetime import date, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from bot.messages import Forge, Outgoing
 from bot.store.models import SecretAlert, TrackedSecret
 from bot.store.queues import enqueue_in_transaction
 from bot.store.secrets import SecretRegistry, Tracked
+from bot.store.transactions import transaction
 
 CLAIM_ATTEMPTS = 2  # a lost race on an earlier threshold's row is looked at once more
 
@@ -99,7 +99,7 @@ class SecretAlerts:
             if threshold in existing:
                 return None
             try:
-                async with in_transaction():
+                async with transaction():
                     for earlier in sorted(set(passed) - existing - {threshold}, reverse=True):
                         await _insert(key, earlier, now)
                     alert = await _insert(key, threshold, now)
