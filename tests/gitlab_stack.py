@@ -32,6 +32,7 @@ from bot.config.platforms import GitLabSettings, SlackSettings
 from bot.router import Command
 from bot.web import create_app
 from commands import builtin_commands
+from connectors.gitlab.integration import GitLabIntegration
 from connectors.gitlab.tokens import sign
 from connectors.integrations import enabled_integrations
 from tests.fakes.clock import FakeClock
@@ -147,11 +148,14 @@ async def gitlab_stack(
     ci: CiSettings | None = None,
     slack: SlackSettings | None = None,
     permissions: PermissionsSettings | None = None,
+    write_interval: float = 0.0,
     **gitlab: Any,
 ) -> AsyncIterator[Stack]:
     """The example project (id 5) exists at the fake; ``stack.author`` ("alice") is a
     developer there. With ``slack``, the Slack connector runs too (every integration the
-    configuration enables is installed)."""
+    configuration enables is installed). ``write_interval`` spaces GitLab writes as in
+    production (1 s) when a test asks; by default it is 0, since the fake clock does not
+    move while the bot would wait."""
     clock = clock or FakeClock()
     await migrate(database_url)
     async with FakeGitLab(token=API_TOKEN, clock=clock.now) as fake:
@@ -164,7 +168,12 @@ async def gitlab_stack(
         app = create_app(
             config,
             commands=[*builtin_commands(), *extra_commands],
-            integrations=enabled_integrations(config),
+            integrations=[
+                GitLabIntegration(config.gitlab, config.bot, write_interval=write_interval)
+                if integration.name == "gitlab"
+                else integration
+                for integration in enabled_integrations(config)
+            ],
             clock=clock,
         )
         async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:

@@ -8,9 +8,12 @@ minute, the window GitLab's limits are counted in.
 
 ``delivery_error`` (sending replies):
 
-- ``Retry-After``, or ``RateLimit-Remaining: 0`` with ``RateLimit-Reset`` → ``RetryLater``;
-- 429, or a ``RateLimitExceeded`` → ``RetryLater`` (until its reset, else a minute);
-- 401 → ``DeliveryError`` (a rotated token may be fixed by the operator: retry);
+- a closed rate gate (``bot.delivery.RateLimited`` from ``bot.rate_gate``) stays as it is;
+- 429, a ``RateLimitExceeded``, or a 403 with ``Retry-After`` → ``RateLimited`` (for
+  ``Retry-After``, until ``RateLimit-Reset``, else a minute);
+- ``Retry-After`` on any other status → ``RetryLater``;
+- 401 → ``Undeliverable``: the bot cannot mint another GitLab token, so retrying with the
+  same one cannot help; the reason names the setting to fix;
 - other 4xx (404 note or MR gone, 403 locked discussion, 400, 422) → ``Undeliverable``;
 - 5xx, timeouts and connection errors → ``DeliveryError``.
 
@@ -19,7 +22,8 @@ users, never carrying a token:
 
 - 404 → the ``NotFound`` the caller names (GitLab answers 404 also for a private
   project the token may not see);
-- 429 or a rate-limited 403 → ``ForgeError`` "try again after HH:MM UTC";
+- 429 or a rate-limited 403, or a closed rate gate → ``ForgeError`` "try again after
+  HH:MM UTC";
 - other 401/403 → ``Forbidden`` with GitLab's own message;
 - 5xx → ``ForgeError`` with the status; other 4xx → ``ForgeError`` with GitLab's message;
 - timeouts and connection errors → ``ForgeError`` "GitLab could not be reached (...)".
@@ -37,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 from gidgetlab.exceptions import HTTPException, RateLimitExceeded
 
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.forge import Forbidden, ForgeError, NotFound
 from connectors.rate_limits import retry_after
 
@@ -67,13 +71,22 @@ def delivery_error(
     exc: BaseException, now_epoch: float, headers: Mapping[str, str] | None = None
 ) -> DeliveryError:
     """What a failed send means for the outbox."""
+    if isinstance(exc, DeliveryError):
+        return exc
     if isinstance(exc, HTTPException):
         status = int(exc.status_code)
         reason = f"GitLab answered {status}: {exc}"
         wait = rate_limit_wait(exc, now_epoch, headers)
         if wait is not None:
-            return RetryLater(reason, wait)
-        if 400 <= status < 500 and status != 401:
+            return RateLimited(reason, wait)
+        later = None if headers is None else retry_after(headers, now_epoch)
+        if later is not None:
+            return RetryLater(reason, later)
+        if status == 401:
+            return Undeliverable(
+                f"GitLab refused the bot's token ({status}: {exc}); check gitlab.token"
+            )
+        if 400 <= status < 500:
             return Undeliverable(reason)
         return DeliveryError(reason)
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError):
@@ -93,6 +106,11 @@ def forge_error(
 
     ``missing`` is what a 404 means for this call.
     """
+    if isinstance(exc, RateLimited):
+        when = _minute_after(now + timedelta(seconds=exc.retry_after)).strftime("%H:%M")
+        return ForgeError(
+            PLATFORM, f"GitLab is rate limiting the bot; try again after {when} UTC.", 429
+        )
     if isinstance(exc, HTTPException):
         status = int(exc.status_code)
         message = _message(exc)

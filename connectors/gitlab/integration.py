@@ -31,7 +31,9 @@ from bot.config import BotSettings
 from bot.config.platforms import GitLabSettings
 from bot.integrations import StartupError
 from bot.messages import Platform
-from bot.web import CI_EVENTS, CLOCK, LOG, PIPELINE, REGISTRY
+from bot.rate_gate import RateGate
+from bot.store.gates import GateStore
+from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.gitlab.ci_events import decode_ci
 from connectors.gitlab.client import GitLabApi
 from connectors.gitlab.connector import GitLabConnector
@@ -54,10 +56,19 @@ def requester(bot: BotSettings) -> str:
     return f"{bot.name} (chatops-bridge)"
 
 
+# at most one mutating request per token and host per this many seconds, across replicas
+WRITE_INTERVAL = 1.0
+# the longest a send waits for its slot before it is put back in the outbox instead
+GATE_MAX_WAIT = 5.0
+
+
 class GitLabIntegration:
-    def __init__(self, settings: GitLabSettings, bot: BotSettings) -> None:
+    def __init__(
+        self, settings: GitLabSettings, bot: BotSettings, *, write_interval: float = WRITE_INTERVAL
+    ) -> None:
         self._settings = settings
         self._bot = bot
+        self._write_interval = write_interval
 
     @property
     def name(self) -> str:
@@ -74,14 +85,22 @@ class GitLabIntegration:
         if not any(webhook_tokens):
             raise StartupError(NO_TOKEN)
         signing_tokens = _signing_tokens(settings)
-        async with open_gitlab(settings, self._bot) as api:
+        gate = RateGate(
+            GateStore(app[DATABASE]), clock, spacing=self._write_interval, max_wait=GATE_MAX_WAIT
+        )
+        async with open_gitlab(settings, self._bot, gate=gate) as api:
             own = {settings.bot_username.lower()} | await _token_user(api, log)
             registry = app[REGISTRY]
             registry.add_connector(GitLabConnector(api, clock, frozenset(own)))
             registry.add_forge(GitLabForge(api, clock))
             registry.add_authorizer(
                 Platform.GITLAB,
-                GitLabAuthorizer(api, clock, timedelta(seconds=settings.permission_cache_seconds)),
+                GitLabAuthorizer(
+                    api,
+                    clock,
+                    timedelta(seconds=settings.permission_cache_seconds),
+                    budget=app[CONFIG].workers.handler_timeout / 2,
+                ),
             )
             app[RECEIVER] = WebhookReceiver(
                 tokens=[token for token in webhook_tokens if token],
@@ -102,9 +121,11 @@ class GitLabIntegration:
 
 
 @asynccontextmanager
-async def open_gitlab(settings: GitLabSettings, bot: BotSettings) -> AsyncIterator[GitLabApi]:
+async def open_gitlab(
+    settings: GitLabSettings, bot: BotSettings, *, gate: RateGate | None = None
+) -> AsyncIterator[GitLabApi]:
     """One HTTP session for GitLab (the configured timeout and token), closed on exit. The
-    server and ``chatops shell`` both use it."""
+    server (with its rate ``gate``) and ``chatops shell`` both use it."""
     assert settings.token is not None  # the settings check guarantees one when enabled
     timeout = aiohttp.ClientTimeout(total=settings.request_timeout)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -113,6 +134,7 @@ async def open_gitlab(settings: GitLabSettings, bot: BotSettings) -> AsyncIterat
             base_url=settings.base_url,
             token=settings.token.reveal(),
             requester=requester(bot),
+            gate=gate,
         )
 
 

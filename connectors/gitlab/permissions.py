@@ -7,6 +7,12 @@ has read; so has a membership that is not ``active`` (awaiting approval, say). A
 cached per (project, user) for ``ttl``; the cache is pruned of expired entries when it
 grows large.
 
+A lookup answered with a rate limit (429, a rate-limited 403, or the shared rate gate
+closed for reads) is asked again after the wait GitLab names, while the waits add up to
+no more than ``budget`` seconds, at most ``MAX_LOOKUPS`` times; when it still fails, or
+GitLab answers 5xx or cannot be reached, it raises ``bot.permissions.PermissionUnavailable``
+with the reason, so the user is told that the permission could not be checked.
+
 Invariants: any other failed lookup raises (the combined authorizer then grants nothing
 beyond the configuration: it fails closed) and is not cached; only GitLab actors on GitLab
 targets are looked up, by their numeric user id; anything else gets ``read``.
@@ -14,15 +20,24 @@ targets are looked up, by their numeric user id; anything else gets ``read``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+import aiohttp
 from gidgetlab.exceptions import HTTPException
 
 from bot.clock import Clock
+from bot.delivery import RateLimited
 from bot.messages import Actor, Forge, Level, Platform, Target
-from connectors.gitlab.client import GitLabApi, project_ref
+from bot.permissions import PermissionUnavailable
+from connectors.gitlab.client import GitLabApi, failed_response_headers, project_ref
+from connectors.gitlab.errors import rate_limit_wait
 
 CACHE_PRUNE_AT = 10_000
+MAX_LOOKUPS = 4
+DEFAULT_BUDGET = 15.0
 DEVELOPER = 30
 MAINTAINER = 40
 
@@ -38,12 +53,21 @@ def level_of(access_level: int) -> Level:
 
 class GitLabAuthorizer:
     def __init__(
-        self, api: GitLabApi, clock: Clock, ttl: timedelta, *, prune_at: int = CACHE_PRUNE_AT
+        self,
+        api: GitLabApi,
+        clock: Clock,
+        ttl: timedelta,
+        *,
+        prune_at: int = CACHE_PRUNE_AT,
+        budget: float = DEFAULT_BUDGET,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._api = api
         self._clock = clock
         self._ttl = ttl
         self._prune_at = prune_at
+        self._budget = budget
+        self._sleep = sleep
         self._cache: dict[tuple[str, str], tuple[datetime, Level]] = {}
 
     async def level_for(self, actor: Actor, target: Target | None) -> Level:
@@ -65,7 +89,7 @@ class GitLabAuthorizer:
     async def _lookup(self, repo: str, user_id: str) -> Level:
         url = f"/projects/{project_ref(repo)}/members/all/{user_id}"
         try:
-            member = await self._api.getitem(url)
+            member = await self._member(repo, url)
         except HTTPException as exc:
             if int(exc.status_code) == 404:
                 return Level.READ
@@ -73,3 +97,28 @@ class GitLabAuthorizer:
         if member.get("state", "active") != "active":
             return Level.READ
         return level_of(int(member.get("access_level") or 0))
+
+    async def _member(self, repo: str, url: str) -> Any:
+        waited = 0.0
+        for lookup in range(1, MAX_LOOKUPS + 1):
+            try:
+                return await self._api.getitem(url)
+            except (HTTPException, RateLimited) as exc:
+                if isinstance(exc, RateLimited):
+                    wait: float | None = exc.retry_after
+                else:
+                    now = self._clock.now().timestamp()
+                    wait = rate_limit_wait(exc, now, failed_response_headers(exc))
+                if wait is None:
+                    if isinstance(exc, HTTPException) and int(exc.status_code) >= 500:
+                        reason = f"GitLab answered {int(exc.status_code)}"
+                        raise PermissionUnavailable(repo, reason) from exc
+                    raise
+                if lookup == MAX_LOOKUPS or waited + wait > self._budget:
+                    raise PermissionUnavailable(repo, "GitLab rate limit", wait) from exc
+                await self._sleep(wait)
+                waited += wait
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                reason = f"GitLab could not be reached ({type(exc).__name__})"
+                raise PermissionUnavailable(repo, reason) from exc
+        raise AssertionError("unreachable: the last lookup returns or raises")
