@@ -270,8 +270,13 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
             "ranges (a-b), steps (/n), lists (a,b) or 3-letter names",
         ),
         (
-            {"scheduler": {"housekeeping_cron": "0 0 * * 7"}},
-            "scheduler.housekeeping_cron: day-of-week field '7': 7 is outside 0-6",
+            {"scheduler": {"housekeeping_cron": "0 0 * * 8"}},
+            "scheduler.housekeeping_cron: day-of-week field '8': 8 is outside 0-7",
+        ),
+        (
+            {"scheduler": {"housekeeping_cron": "0 0 * * fri-mon"}},
+            "scheduler.housekeeping_cron: day-of-week field 'fri-mon': the range fri-mon runs "
+            "backwards",
         ),
         (
             {"scheduler": {"housekeeping_cron": "0 0 * xyz *"}},
@@ -303,7 +308,10 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
             {"logging": {"level": "trace"}},
             "logging.level: must be one of DEBUG, INFO, WARNING, ERROR; got 'TRACE'",
         ),
-        ({"logging": {"format": "xml"}}, "logging.format: must be one of auto, json, text; got 'xml'"),
+        (
+            {"logging": {"format": "xml"}},
+            "logging.format: must be one of auto, json, text; got 'xml'",
+        ),
         (
             {"permissions": {"default_level": "root"}},
             "permissions.default_level: unknown level 'root'; expected one of read, write, admin",

@@ -27,6 +27,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot import cron
+
 Check = Callable[[Any], str | None]  # returns the reason a value is invalid, or None
 
 
@@ -119,55 +121,12 @@ def _time_zone(value: str) -> str | None:
     return None
 
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# name, lowest, highest, accepted names. Day-of-week stops at 6: APScheduler, which runs the
-# schedule, rejects 7 (and counts 0 as Monday, unlike crontab).
-_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
-    ("minute", 0, 59, ()),
-    ("hour", 0, 23, ()),
-    ("day-of-month", 1, 31, ()),
-    ("month", 1, 12, _MONTHS),
-    ("day-of-week", 0, 6, _WEEKDAYS),
-)
-_CRON_ITEM = re.compile(r"(\*|\d+|[A-Za-z]{3})(?:-(\d+|[A-Za-z]{3}))?(?:/(\d+))?")
-
-
 def _cron(value: str) -> str | None:
-    """Check a 5-field crontab line: shape, numeric ranges and names.
-
-    The scheduler parses it again at start-up; this catches mistakes at load time, with the
-    key's name in the message.
-    """
-    parts = value.split()
-    if len(parts) != 5:
-        return (
-            "expected 5 fields (minute hour day-of-month month day-of-week), "
-            f"got {len(parts)} in {value!r}"
-        )
-    for text, (name, low, high, names) in zip(parts, _CRON_FIELDS, strict=True):
-        for item in text.split(","):
-            match = _CRON_ITEM.fullmatch(item)
-            if match is None:
-                return (
-                    f"{name} field {text!r} is not valid: use digits, *, ranges (a-b), "
-                    "steps (/n), lists (a,b) or 3-letter names"
-                )
-            start, stop, step = match[1], match[2], match[3]
-            for atom in (start, stop):
-                if atom is None or atom == "*":
-                    continue
-                if atom.isdigit() and not low <= int(atom) <= high:
-                    return f"{name} field {text!r}: {atom} is outside {low}-{high}"
-                if atom.isalpha() and atom.lower() not in names:
-                    expected = f"one of {', '.join(names)}" if names else "numbers only"
-                    return f"{name} field {text!r}: unknown name {atom!r}; expected {expected}"
-            if start == "*" and stop is not None:
-                return f"{name} field {text!r}: * cannot start a range"
-            if start.isdigit() and stop is not None and stop.isdigit() and int(start) > int(stop):
-                return f"{name} field {text!r}: the range {start}-{stop} runs backwards"
-            if step is not None and int(step) == 0:
-                return f"{name} field {text!r}: a step must be at least 1"
+    """A 5-field crontab line, read by ``bot.cron``: the parser the scheduler runs it with."""
+    try:
+        cron.trigger(value, "UTC")
+    except cron.CronError as err:
+        return str(err)
     return None
 
 
