@@ -44,6 +44,7 @@ from bot.store.gates import GateStore
 from bot.store.leases import Leases
 from bot.store.state import StateStore
 from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
+from connectors.front_door import front_door
 from connectors.github.auth import AppTokens, StaticToken, TokenSource
 from connectors.github.client import GitHubClient
 from connectors.github.connector import GitHubConnector
@@ -145,6 +146,7 @@ class GitHubIntegration:
                 max_body_bytes=settings.max_body_bytes,
                 clock=clock,
                 log=log,
+                **front_door(app),
             )
             yield
 
