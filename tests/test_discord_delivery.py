@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Field, Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import PIPELINE
@@ -193,7 +193,7 @@ async def test_an_acknowledgement_sends_nothing(
 @pytest.mark.parametrize(
     ("failure", "expected"),
     [
-        (rate_limited(120.0), RetryLater("Discord rate limit: retry after 120s", 120.0)),
+        (rate_limited(120.0), RateLimited("Discord rate limit: retry after 120s", 120.0)),
         (error(503, 0, "Service Unavailable"), DeliveryError("Discord 503: Service Unavailable")),
         (
             error(403, 50001, "Missing Access"),

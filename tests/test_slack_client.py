@@ -11,7 +11,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import PermissionGrant, PermissionsSettings
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Actor, Level, Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
 from bot.store.database import Database
 from bot.store.state import StateStore
@@ -230,7 +230,7 @@ async def test_an_expired_response_url_is_not_used(
     ("answer", "error"),
     [
         (Answer(404, "used_url"), Undeliverable),
-        (Answer(429, "rate limited", {"Retry-After": "3"}), RetryLater),
+        (Answer(429, "rate limited", {"Retry-After": "3"}), RateLimited),
         (Answer(500, "oops"), DeliveryError),
     ],
 )

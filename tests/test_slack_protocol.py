@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Actor, Invocation, Platform, ReplyTarget, Target, TargetKind
 from connectors.slack import protocol
 from tests.fakes.slack_app import fixture_json, fixture_text, mention_event
@@ -173,8 +173,13 @@ def test_without_a_known_bot_user_the_leading_mention_is_taken_as_ours() -> None
 @pytest.mark.parametrize(
     ("status", "error", "headers", "expected"),
     [
-        (429, "ratelimited", {"Retry-After": "7"}, RetryLater("chat.postMessage: rate limited", 7)),
-        (200, "ratelimited", {}, RetryLater("chat.postMessage: rate limited", 30)),
+        (
+            429,
+            "ratelimited",
+            {"Retry-After": "7"},
+            RateLimited("chat.postMessage: rate limited", 7),
+        ),
+        (200, "ratelimited", {}, RateLimited("chat.postMessage: rate limited", 30)),
         (200, "channel_not_found", {}, Undeliverable("chat.postMessage: channel_not_found")),
         (200, "invalid_auth", {}, Undeliverable("chat.postMessage: invalid_auth")),
         (200, "internal_error", {}, DeliveryError("chat.postMessage: internal_error")),

@@ -25,7 +25,8 @@ Discord asks bots to use. Interaction callbacks and follow-ups are sent through
   is one) with a ``nonce`` derived from the outbox key and ``enforce_nonce``, so Discord
   drops a duplicate created by a retry after a lost response.
 
-Failures become the outbox's errors: 429 -> ``RetryLater`` with its retry-after, 5xx and
+Failures become the outbox's errors: 429 -> ``RateLimited`` with its retry-after (the
+attempt does not count towards the dead letters), 5xx and
 network errors -> ``DeliveryError``, 403/404 (missing access, unknown channel) and other
 4xx -> ``Undeliverable``.
 """
@@ -45,7 +46,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.clock import Clock
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform
 from connectors.discord.protocol import RECEIVED_HINT, TOKEN_HINT
 from connectors.discord.render import render_message
@@ -168,7 +169,7 @@ class DiscordConnector:
             await self._send_to_channel(message, payload)
         except discord.RateLimited as exc:
             reason = f"Discord rate limit: retry after {exc.retry_after:g}s"
-            raise RetryLater(reason, exc.retry_after) from exc
+            raise RateLimited(reason, exc.retry_after) from exc
         except discord.HTTPException as exc:
             raise delivery_error(exc) from exc
         except discord.LoginFailure as exc:
@@ -217,7 +218,7 @@ def delivery_error(exc: discord.HTTPException) -> DeliveryError:
     what = f"Discord {exc.status}" + (f" (code {exc.code})" if exc.code else "")
     reason = f"{what}: {exc.text}" if exc.text else what
     if exc.status == 429:
-        return RetryLater(reason, _retry_after(exc))
+        return RateLimited(reason, _retry_after(exc))
     if exc.status >= 500 or exc.status in (401, 408):
         return DeliveryError(reason)
     return Undeliverable(reason)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Actor, Invocation, Platform, ReplyTarget, Target
 from bot.parsing import ParseError, find_commands, looks_like_target, parse_target, split_args
 
@@ -306,9 +306,10 @@ def thread_of(body: Mapping[str, Any]) -> tuple[str, str] | None:
 def delivery_error(
     method: str, status: int, error: str | None, headers: Mapping[str, str]
 ) -> DeliveryError:
-    """The pipeline's view of a failed Web API call or ``response_url`` post."""
+    """The pipeline's view of a failed Web API call or ``response_url`` post: a rate limit
+    is ``RateLimited`` (its attempt does not count towards the dead letters)."""
     if status == 429 or error == "ratelimited":
-        return RetryLater(f"{method}: rate limited", _retry_after(headers))
+        return RateLimited(f"{method}: rate limited", _retry_after(headers))
     reason = f"{method}: {error or f'HTTP {status}'}"
     if error in PERMANENT_ERRORS:
         return Undeliverable(reason)
