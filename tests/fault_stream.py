@@ -37,7 +37,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -109,6 +109,14 @@ class Answer:
 
 
 @dataclass
+class Progress:
+    """A stream as it goes: deliveries sent so far (in order), answers as they came."""
+
+    sent: int = 0
+    answers: list[Answer] = field(default_factory=list)
+
+
+@dataclass
 class Stack:
     client: TestClient[Any, Any]
     github: FakeGitHub
@@ -155,13 +163,19 @@ class Stack:
             status, body = 0, type(exc).__name__
         return Answer(delivery.n, status, time.monotonic() - started, started, body)
 
-    async def stream(self, deliveries: Sequence[Delivery], rate: float) -> list[Answer]:
+    async def stream(
+        self, deliveries: Sequence[Delivery], rate: float, progress: Progress | None = None
+    ) -> list[Answer]:
         """Send each delivery once, ``rate`` per second whatever the answers (open loop)."""
+        progress = progress or Progress()
         start = time.monotonic()
         tasks = []
         for index, delivery in enumerate(deliveries):
             await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
-            tasks.append(asyncio.create_task(self.deliver(delivery)))
+            task = asyncio.create_task(self.deliver(delivery))
+            task.add_done_callback(lambda done: progress.answers.append(done.result()))
+            tasks.append(task)
+            progress.sent += 1
         return list(await asyncio.gather(*tasks))
 
     async def redeliver(
@@ -243,7 +257,7 @@ async def verdict(
     - ``duplicated``: commands with more than one reply;
     - ``wrong``: commands whose one reply is not exactly their own answer;
     - ``unanswered_in_deadline``: attempts with no HTTP answer within GitHub's 10 s;
-    - ``bad_status``: attempts answered with anything but 2xx or 503.
+    - ``bad_status``: attempts answered, in time, with anything but 2xx or 503.
     """
     accepted = {a.n for a in answers if a.accepted}
     slowest = max((a.seconds for a in answers), default=0.0)
@@ -267,7 +281,7 @@ async def verdict(
         "wrong": wrong,
         "unanswered_in_deadline": [a.n for a in answers if a.status == 0],
         "bad_status": [
-            (a.n, a.status, a.body) for a in answers if a.status not in {*ACCEPTED, 503}
+            (a.n, a.status, a.body) for a in answers if a.status not in {*ACCEPTED, 503, 0}
         ],
     }
 
