@@ -34,6 +34,7 @@ from bot.messages import Platform
 from bot.rate_gate import RateGate
 from bot.store.gates import GateStore
 from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
+from connectors.front_door import front_door
 from connectors.gitlab.ci_events import decode_ci
 from connectors.gitlab.client import GitLabApi
 from connectors.gitlab.connector import GitLabConnector
@@ -116,6 +117,7 @@ class GitLabIntegration:
                 max_body_bytes=settings.max_body_bytes,
                 clock=clock,
                 log=log,
+                **front_door(app),
             )
             yield
 
