@@ -55,8 +55,9 @@ def note(name: str, text: str, **attributes: Any) -> dict[str, Any]:
 
 
 def invocation(
-    index: int, text: str, thread: str, kind: TargetKind, number: int, key: str
+    index: int, text: str, thread: str, kind: TargetKind, number: int, delivery: str
 ) -> Invocation:
+    message = "1244" if kind is TargetKind.MERGE_REQUEST else "1241"
     return Invocation(
         id=f"inv-{index + 1}",
         platform=Platform.GITLAB,
@@ -66,10 +67,10 @@ def invocation(
             platform=Platform.GITLAB,
             channel="gitlab-org/gitlab-test",
             thread=thread,
-            message="1244" if kind is TargetKind.MERGE_REQUEST else "1241",
-            extra=(("quote", f"@chatops {text}"),),
+            message=message,
+            extra=(("quote", f"@chatops {text}"), ("delivery", delivery)),
         ),
-        delivery_key=f"{key}:{index}",
+        delivery_key=f"gitlab:note:{message}:{index}",
         received_at=AT,
         target=Target(repo="gitlab-org/gitlab-test", kind=kind, number=number, forge=Forge.GITLAB),
     )
@@ -83,8 +84,8 @@ def test_each_command_line_of_a_merge_request_note_is_one_invocation() -> None:
 
     assert decoded == Commands(
         (
-            invocation(0, "ping", "merge_requests/1", TargetKind.MERGE_REQUEST, 1, "gitlab:idem-1"),
-            invocation(1, "help", "merge_requests/1", TargetKind.MERGE_REQUEST, 1, "gitlab:idem-1"),
+            invocation(0, "ping", "merge_requests/1", TargetKind.MERGE_REQUEST, 1, "idem-1"),
+            invocation(1, "help", "merge_requests/1", TargetKind.MERGE_REQUEST, 1, "idem-1"),
         )
     )
 
@@ -96,24 +97,28 @@ def test_an_issue_note_targets_the_issue() -> None:
     decoded = run("Note Hook", payload)
 
     assert decoded == Commands(
-        (invocation(0, "ping", "issues/17", TargetKind.ISSUE, 17, "gitlab:idem-1"),)
+        (invocation(0, "ping", "issues/17", TargetKind.ISSUE, 17, "idem-1"),)
     )
 
 
 @pytest.mark.parametrize(
-    ("delivery", "key"),
+    ("delivery", "name"),
     [
-        (KEY, "gitlab:idem-1"),
-        (DeliveryIds(event_uuid="ev-1", webhook_uuid="hook-1"), "gitlab:ev-1:hook-1"),
-        (DeliveryIds(event_uuid="ev-1"), "gitlab:note:5:1244"),  # the event UUID alone is shared
-        (DeliveryIds(), "gitlab:note:5:1244"),
+        (KEY, "idem-1"),
+        (DeliveryIds(event_uuid="ev-1", webhook_uuid="hook-1"), "ev-1:hook-1"),
+        (DeliveryIds(event_uuid="ev-1"), "ev-1"),
+        (DeliveryIds(), None),
     ],
 )
-def test_delivery_keys_prefer_the_idempotency_key(delivery: DeliveryIds, key: str) -> None:
+def test_the_inbox_key_is_the_note_and_the_delivery_is_kept_as_a_hint(
+    delivery: DeliveryIds, name: str | None
+) -> None:
     decoded = run("Note Hook", note("docs/note.merge_request.json", "@chatops ping"), delivery)
 
     assert isinstance(decoded, Commands)
-    assert [i.delivery_key for i in decoded.invocations] == [f"{key}:0"]
+    assert [(i.delivery_key, i.reply_to.hint("delivery")) for i in decoded.invocations] == [
+        ("gitlab:note:1244:0", name)
+    ]
 
 
 @pytest.mark.parametrize(

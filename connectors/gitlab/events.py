@@ -10,18 +10,24 @@
   commits or snippets, the bot's own notes and those of project or group bot users,
   notes without a command, events the bot does not use).
 
-Delivery keys (the inbox's idempotency key, one per command): ``gitlab:<Idempotency-Key>:<n>``
-(GitLab 17.4+, the same across retries and "Resend"); else
-``gitlab:<X-Gitlab-Event-UUID>:<X-Gitlab-Webhook-UUID>:<n>`` (the event UUID alone is shared
-by recursive hooks); else, from an older GitLab that sends neither,
-``gitlab:note:<project id>:<note id>:<n>``: a note id names one note on the instance, so a
-resent delivery of the same note still inserts nothing.
+Inbox keys (one per command): ``gitlab:note:<note id>:<n>``, the note and its command
+line, never the delivery: a note id names one note on the instance, so the same note
+arriving twice (GitLab's retry or "Resend", a project hook and a group hook, a replay with
+new delivery headers) inserts nothing new. The delivery's own id (``Idempotency-Key``, else
+``X-Gitlab-Event-UUID``/``X-Gitlab-Webhook-UUID``) stays with each invocation as the reply
+target's ``delivery`` hint. The note's commands are cut to the event's budget
+(``connectors.budget``): an over-long line and the lines beyond the budget become notices,
+keyed ``notice:gitlab:note:<note id>:<n>`` and ``...:rest``.
+
+A note whose project path, numbers or author fall outside GitLab's grammar decodes to
+``Invalid`` (logged by the caller): nothing from it reaches a URL.
 
 Invariants: the author is the payload's ``user`` (its numeric id is the actor id, its
 username the name); the reply goes to the same merge request or issue; a note by the bot
 itself or by a bot user is never a command, so two bots cannot talk each other into a loop;
 only notes whose ``action`` is ``create`` (or that carry no action, as GitLab before 15.x)
-are read, so editing an old note never re-runs it.
+are read, so editing an old note never re-runs it; every string in an invocation is
+storable (``bot.storable``).
 """
 
 from __future__ import annotations
@@ -33,8 +39,19 @@ from datetime import datetime
 from typing import Any
 
 from bot.forge import CiRunEvent
-from bot.messages import Actor, Forge, Invocation, Platform, ReplyTarget, Target, TargetKind
+from bot.messages import (
+    Actor,
+    Forge,
+    Invocation,
+    Outgoing,
+    Platform,
+    ReplyTarget,
+    Target,
+    TargetKind,
+)
 from bot.parsing import find_commands
+from bot.storable import storable_invocation, storable_target
+from connectors import budget
 
 NOTE_HOOK = "Note Hook"
 CI_HOOKS = ("Pipeline Hook", "Merge Request Hook")
@@ -42,11 +59,33 @@ CI_HOOKS = ("Pipeline Hook", "Merge Request Hook")
 _TOKEN_BOT = re.compile(r"^(project|group)_\d+_bot(_[0-9a-f]+)?$", re.IGNORECASE)
 
 CiDecoder = Callable[[str, Mapping[str, Any]], CiRunEvent | None]
+HINT_DELIVERY = "delivery"
+MAX_ID = 2**63 - 1
+# GitLab's grammar: a path segment is letters, digits, "_", "-" and ".", starting with a
+# letter, digit or "_" (so never "." or ".."), nested up to 20 groups deep; usernames too.
+_SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}"
+_PROJECT_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT}){{1,20}}")
+_USERNAME = re.compile(_SEGMENT)
+
+
+def valid_project_path(path: object) -> bool:
+    """Whether ``path`` is a ``group/.../project`` GitLab could have made."""
+    return isinstance(path, str) and _PROJECT_PATH.fullmatch(path) is not None
+
+
+def positive_id(value: object) -> int | None:
+    """``value`` if it is a JSON integer GitLab could use as an id or iid, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class Commands:
+    """What one note asks for: invocations to submit (in order) and notices to queue."""
+
     invocations: tuple[Invocation, ...]
+    notices: tuple[Outgoing, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +98,14 @@ class Ignored:
     reason: str
 
 
-Decoded = Commands | CiUpdate | Ignored
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A payload field outside GitLab's grammar; the event is ignored and this logged."""
+
+    reason: str
+
+
+Decoded = Commands | CiUpdate | Ignored | Invalid
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +124,13 @@ class DeliveryIds:
     event_uuid: str | None = None
     webhook_uuid: str | None = None
 
-    def prefix(self, project_id: object, note_id: object) -> str:
-        """The delivery key without the command index (see the module docstring)."""
+    def name(self) -> str:
+        """The delivery's id for the audit trail ("" when GitLab sent none)."""
         if self.idempotency_key:
-            return f"gitlab:{self.idempotency_key}"
+            return self.idempotency_key
         if self.event_uuid and self.webhook_uuid:
-            return f"gitlab:{self.event_uuid}:{self.webhook_uuid}"
-        return f"gitlab:note:{project_id}:{note_id}"
+            return f"{self.event_uuid}:{self.webhook_uuid}"
+        return self.event_uuid or ""
 
 
 def decode(
@@ -96,6 +142,7 @@ def decode(
     received_at: datetime,
     new_id: Callable[[], str],
     decode_ci: CiDecoder | None = None,
+    limits: budget.Limits | None = None,
 ) -> Decoded:
     """``new_id()`` makes invocation ids; injected so tests can pin them. ``KeyError``,
     ``TypeError`` or ``ValueError`` for a payload without the fields its event promises."""
@@ -113,38 +160,79 @@ def decode(
     if action not in (None, "create"):
         return Ignored(f"a note {action}, not a new note")
     user = _object(payload, "user")
-    username = str(user["username"])
+    username = user["username"]
+    user_id = positive_id(user.get("id"))
+    if not isinstance(username, str) or not _USERNAME.fullmatch(username) or user_id is None:
+        return Invalid("user.username or user.id is not a GitLab user")
     if username.lower() in identity.usernames or _TOKEN_BOT.match(username):
         return Ignored(f"a note by the bot user {username}")
-    lines = find_commands(str(note.get("note") or ""), identity.mentions)
+    text = note.get("note")
+    if text is not None and not isinstance(text, str):
+        return Invalid("object_attributes.note is not text")
+    lines = find_commands(text or "", identity.mentions)
     if not lines:
         return Ignored("no command in the note")
-    project = _object(payload, "project")
-    repo = str(project["path_with_namespace"])
-    kind, iid, thread = _thread(noteable, payload)
-    actor = Actor(platform=Platform.GITLAB, id=str(int(user["id"])), name=username)
+    repo = _object(payload, "project")["path_with_namespace"]
+    if not valid_project_path(repo):
+        return Invalid("project.path_with_namespace is not group/project")
+    note_id = positive_id(note["id"])
+    thread = _thread(noteable, payload)
+    if note_id is None or thread is None:
+        return Invalid("a note id or iid is not a positive integer")
+    kind, iid, place = thread
+    actor = Actor(platform=Platform.GITLAB, id=str(user_id), name=username)
     target = Target(repo=repo, kind=kind, number=iid, forge=Forge.GITLAB)
-    prefix = delivery.prefix(project.get("id", payload.get("project_id")), note["id"])
-    invocations = tuple(
-        Invocation(
-            id=new_id(),
-            platform=Platform.GITLAB,
-            actor=actor,
-            text=line,
-            reply_to=ReplyTarget(
-                platform=Platform.GITLAB,
-                channel=repo,
-                thread=thread,
-                message=str(int(note["id"])),
-                extra=(("quote", f"{identity.mentions[0]} {line}".rstrip()),),
-            ),
-            delivery_key=f"{prefix}:{index}",
-            received_at=received_at,
-            target=target,
-        )
-        for index, line in enumerate(lines)
+    reply_to = ReplyTarget(
+        platform=Platform.GITLAB, channel=repo, thread=place, message=str(note_id)
     )
-    return Commands(invocations)
+    key = f"gitlab:note:{note_id}"
+    hints = ((HINT_DELIVERY, delivery.name()),) if delivery.name() else ()
+    limits = limits or budget.Limits()
+    plan = budget.plan(lines, limits)
+    mention = identity.mentions[0]
+
+    def quoting(line: str) -> ReplyTarget:
+        quote = f"{mention} {line}".rstrip()
+        return ReplyTarget(
+            platform=Platform.GITLAB,
+            channel=repo,
+            thread=place,
+            message=str(note_id),
+            extra=(("quote", quote), *hints),
+        )
+
+    invocations = tuple(
+        storable_invocation(
+            Invocation(
+                id=new_id(),
+                platform=Platform.GITLAB,
+                actor=actor,
+                text=line,
+                reply_to=quoting(line),
+                delivery_key=f"{key}:{index}",
+                received_at=received_at,
+                target=target,
+            )
+        )
+        for index, line in plan.run
+    )
+    notices = [
+        Outgoing(
+            target=storable_target(quoting(budget.shorten(line))),
+            reply=budget.too_long_reply(line, limits),
+            key=f"notice:{key}:{index}",
+        )
+        for index, line in plan.too_long
+    ]
+    if plan.dropped:
+        notices.append(
+            Outgoing(
+                target=reply_to,
+                reply=budget.over_budget_reply(plan, limits),
+                key=f"notice:{key}:rest",
+            )
+        )
+    return Commands(invocations, tuple(notices))
 
 
 def _object(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -154,12 +242,12 @@ def _object(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value
 
 
-def _thread(noteable: str, payload: Mapping[str, Any]) -> tuple[TargetKind, int, str]:
+def _thread(noteable: str, payload: Mapping[str, Any]) -> tuple[TargetKind, int, str] | None:
     if noteable == "MergeRequest":
-        iid = int(_object(payload, "merge_request")["iid"])
-        return TargetKind.MERGE_REQUEST, iid, f"merge_requests/{iid}"
-    iid = int(_object(payload, "issue")["iid"])
-    return TargetKind.ISSUE, iid, f"issues/{iid}"
+        iid = positive_id(_object(payload, "merge_request")["iid"])
+        return None if iid is None else (TargetKind.MERGE_REQUEST, iid, f"merge_requests/{iid}")
+    iid = positive_id(_object(payload, "issue")["iid"])
+    return None if iid is None else (TargetKind.ISSUE, iid, f"issues/{iid}")
 
 
 def _ci(event: str, payload: Mapping[str, Any], decode_ci: CiDecoder | None) -> Decoded:
