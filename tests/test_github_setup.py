@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from bot.config import Secret
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget, Status
 from bot.store.database import Database, open_database
 from bot.store.models import InboxItem, WebhookSecret
@@ -156,18 +156,18 @@ async def test_a_retried_reply_edits_the_copy_an_interrupted_attempt_posted() ->
 @pytest.mark.parametrize(
     ("status", "headers", "message", "expected"),
     [
-        (429, {"retry-after": "7"}, "slow down", RetryLater("GitHub answered 429: slow down", 7)),
+        (429, {"retry-after": "7"}, "slow down", RateLimited("GitHub answered 429: slow down", 7)),
         (
             403,
             {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1030"},
             "API rate limit exceeded",
-            RetryLater("GitHub answered 403: API rate limit exceeded", 30),
+            RateLimited("GitHub answered 403: API rate limit exceeded", 30),
         ),
         (
             403,
             {},
             "You have exceeded a secondary rate limit",
-            RetryLater("GitHub answered 403: You have exceeded a secondary rate limit", 60),
+            RateLimited("GitHub answered 403: You have exceeded a secondary rate limit", 60),
         ),
         (
             403,
