@@ -71,6 +71,8 @@ class Registry:
     authorizers: dict[Platform, Authorizer] = field(default_factory=dict)
     jobs: list[ScheduledJob] = field(default_factory=list)
     forges: Forges = field(default_factory=Forges)
+    # name -> a check that returns None when the platform's connection is fine, else why not
+    readiness: dict[str, Callable[[], Awaitable[str | None]]] = field(default_factory=dict)
 
     def add_connector(self, connector: Connector) -> None:
         if connector.platform in self.connectors:
@@ -84,6 +86,12 @@ class Registry:
 
     def add_forge(self, client: ForgeClient) -> None:
         self.forges.add(client)
+
+    def add_readiness_check(self, name: str, check: Callable[[], Awaitable[str | None]]) -> None:
+        """A platform's own readiness (say, a live gateway session), shown by ``/readyz``."""
+        if name in self.readiness:
+            raise ValueError(f"a readiness check named {name!r} is already registered")
+        self.readiness[name] = check
 
     def add_job(self, job: ScheduledJob) -> None:
         if any(existing.name == job.name for existing in self.jobs):

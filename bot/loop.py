@@ -14,18 +14,38 @@ Invariants:
   in flight finish. The caller bounds that wait and cancels if needed: a
   cancelled row's lease expires and another worker takes it.
 - A failing claim (say, the database is briefly gone) is logged and retried
-  after the poll interval; it never ends the loop.
+  after the poll interval; it never ends the loop. Each claim runs in a copy of the
+  loop's context, so nothing a failed claim leaves in a context variable (a database
+  transaction, say) can outlive it and poison the next cycle.
+- ``heartbeat`` beats after each claim that the database answered and each finished
+  task: a heartbeat that stops while there is work means the loop is stuck.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 Log = logging.Logger | logging.LoggerAdapter[logging.Logger]
+
+
+class Heartbeat:
+    """When a loop last finished a cycle, in ``monotonic`` seconds."""
+
+    def __init__(self, monotonic: Callable[[], float]) -> None:
+        self._monotonic = monotonic
+        self._last = monotonic()
+
+    def beat(self) -> None:
+        self._last = self._monotonic()
+
+    def age(self) -> float:
+        """Seconds since the last beat."""
+        return self._monotonic() - self._last
 
 
 async def keep_busy(
@@ -38,11 +58,14 @@ async def keep_busy(
     poll_interval: float,
     log: Log,
     name: str,
+    heartbeat: Heartbeat | None = None,
 ) -> None:
     in_flight: set[asyncio.Task[None]] = set()
 
     def finished(task: asyncio.Task[None]) -> None:
         in_flight.discard(task)
+        if heartbeat is not None:
+            heartbeat.beat()
         if not task.cancelled() and task.exception() is not None:
             log.error("%s: task failed", name, exc_info=task.exception())
 
@@ -53,9 +76,14 @@ async def keep_busy(
             if free > 0:
                 wake.clear()
                 try:
-                    claimed = await claim(free)
-                except Exception:
-                    log.exception("%s: claim failed; retrying", name)
+                    claimed = await _isolated(claim, free)
+                except Exception as exc:
+                    log.warning(
+                        "%s: claim failed (%s: %s); retrying", name, type(exc).__name__, exc
+                    )
+                else:
+                    if heartbeat is not None:
+                        heartbeat.beat()
             for item in claimed:
                 task = asyncio.create_task(process(item))
                 in_flight.add(task)
@@ -73,6 +101,15 @@ async def keep_busy(
     finally:
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+async def _isolated(claim: Callable[[int], Awaitable[Sequence[T]]], free: int) -> Sequence[T]:
+    """Run one claim in a copy of the current context (see the module docstring)."""
+
+    async def run() -> Sequence[T]:
+        return await claim(free)
+
+    return await asyncio.create_task(run(), context=contextvars.copy_context())
 
 
 async def _idle(

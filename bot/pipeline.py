@@ -6,7 +6,14 @@ way a connector hands in work: it persists the invocation (deduplicated by its
 delivery key) and wakes the local worker.
 
 ``run_workers`` drives the inbox worker and the outbox sender until asked to
-stop; in-flight batches finish, nothing new is claimed.
+stop; in-flight batches finish, nothing new is claimed. Each loop beats its
+heartbeat (``inbox_heartbeat``, ``outbox_heartbeat``) as it works, for readiness.
+
+Invariants:
+- ``submit`` stores an invocation (and its acknowledgement) within
+  ``intake_deadline`` seconds or raises ``IntakeUnavailable``; the front door then
+  answers 503 and the platform redelivers. It is all or nothing: a submit cut off by
+  the deadline either committed (and the redelivery is a duplicate) or left no row.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
 from bot.delivery import Connector
-from bot.loop import keep_busy
+from bot.loop import Heartbeat, keep_busy
 from bot.messages import Invocation, Outgoing, OutgoingKind, Platform, Reply
 from bot.metrics import Metrics
 from bot.permissions import Authorizer, ConfigAuthorizer
@@ -32,6 +39,10 @@ from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
 from bot.targets import TargetResolver
 from bot.worker import Backoff, InboxWorker, OutboxSender, acknowledgement_key
+
+
+class IntakeUnavailable(Exception):
+    """A command could not be stored in time; the front door answers 503 so it is resent."""
 
 
 @dataclass
@@ -47,6 +58,9 @@ class Pipeline:
     log: logging.Logger
     inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    intake_deadline: float = 2.0
+    inbox_heartbeat: Heartbeat | None = None
+    outbox_heartbeat: Heartbeat | None = None
 
     async def submit(self, invocation: Invocation, *, acknowledge: bool = False) -> bool:
         """Persist an invocation; False (and no work) if its delivery key was seen before.
@@ -66,11 +80,21 @@ class Pipeline:
             if acknowledge
             else None
         )
-        accepted = await self.inbox.submit(invocation, self.clock.now(), acknowledgement)
+        ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
+        try:
+            async with asyncio.timeout(self.intake_deadline):
+                accepted = await self.inbox.submit(invocation, self.clock.now(), acknowledgement)
+        except TimeoutError as exc:
+            self.log.warning("not stored within %gs", self.intake_deadline, extra=ids)
+            raise IntakeUnavailable(
+                f"could not store the command within {self.intake_deadline:g}s"
+            ) from exc
+        except Exception as exc:
+            self.log.warning("not stored: %s: %s", type(exc).__name__, exc, extra=ids)
+            raise IntakeUnavailable("the database is unavailable") from exc
         self.metrics.ack_seconds.observe(
             self.clock.monotonic() - started, platform=invocation.platform.value
         )
-        ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
         self.log.info("accepted" if accepted else "duplicate delivery ignored", extra=ids)
         if accepted:
             self.inbox_wake.set()
@@ -143,6 +167,9 @@ def build_pipeline(
         clock=clock,
         log=log.getChild("pipeline"),
         outbox_wake=outbox_wake,
+        intake_deadline=config.database.intake_deadline,
+        inbox_heartbeat=Heartbeat(clock.monotonic),
+        outbox_heartbeat=Heartbeat(clock.monotonic),
     )
 
 
@@ -159,6 +186,7 @@ async def run_workers(pipeline: Pipeline, stop: asyncio.Event, poll_interval: fl
             poll_interval=poll_interval,
             log=pipeline.log,
             name="inbox",
+            heartbeat=pipeline.inbox_heartbeat,
         ),
         keep_busy(
             sender.claim,
@@ -169,5 +197,6 @@ async def run_workers(pipeline: Pipeline, stop: asyncio.Event, poll_interval: fl
             poll_interval=poll_interval,
             log=pipeline.log,
             name="outbox",
+            heartbeat=pipeline.outbox_heartbeat,
         ),
     )

@@ -15,8 +15,10 @@ stuck-run job (``ci-reconcile``) joins the scheduler. It also records
 
 Endpoints:
 - ``GET /healthz``: 200 while the process serves requests.
-- ``GET /readyz``: 200 when the database answers and has no unapplied
-  migrations, else 503 with the reason.
+- ``GET /readyz``: 200 when the database answers within ``database.ping_timeout``
+  and has no unapplied migrations, neither worker loop is stalled while it has work,
+  and every platform connection is up; else 503 with the reasons (``bot.readiness``).
+  It answers within a second whatever the database does.
 - ``GET /metrics``: Prometheus text (see ``bot.metrics``).
 - ``POST /api/usage``: CI reports the secrets a pipeline used (see ``bot.usage_api``).
 
@@ -39,6 +41,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config, ServerSettings
@@ -49,7 +52,8 @@ from bot.integrations import CombinedAuthorizer, Integration, Registry, Schedule
 from bot.messages import Platform
 from bot.metrics import Metrics
 from bot.permissions import ConfigAuthorizer
-from bot.pipeline import Pipeline, build_pipeline, run_workers
+from bot.pipeline import IntakeUnavailable, Pipeline, build_pipeline, run_workers
+from bot.readiness import Loop, Readiness
 from bot.router import Command
 from bot.runs import RunTracker
 from bot.scheduler import HousekeepingDeps, build_scheduler
@@ -68,6 +72,7 @@ METRICS = web.AppKey("metrics", Metrics)
 DATABASE = web.AppKey("database", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 PIPELINE = web.AppKey("pipeline", Pipeline)
+READINESS = web.AppKey("readiness", Readiness)
 REGISTRY = web.AppKey("registry", Registry)
 # where forge webhooks hand CI run updates; set by the pipeline context (the run tracker)
 CI_EVENTS = web.AppKey("ci_events", CiEventSink)
@@ -96,7 +101,7 @@ def create_app(
     ``client_max_size`` caps request bodies; an integration whose platform sends larger
     bodies checks its own cap on its route.
     """
-    app = web.Application(client_max_size=client_max_size)
+    app = web.Application(client_max_size=client_max_size, middlewares=[intake_unavailable])
     app[CONFIG] = config
     app[CLOCK] = clock or SystemClock()
     app[LOG] = log or logging.getLogger("chatops")
@@ -181,9 +186,36 @@ def _pipeline_ctx(commands: list[Command[Any]]) -> Any:
                 ConfigAuthorizer(config.permissions), registry.authorizers
             ),
         )
+        app[READINESS] = _readiness(app[DATABASE], app[PIPELINE], config, registry)
         yield
 
     return context
+
+
+def _readiness(
+    database: Database, pipeline: Pipeline, config: Config, registry: Registry
+) -> Readiness:
+    clock, sender = pipeline.clock, pipeline.sender
+    loops = []
+    if pipeline.inbox_heartbeat is not None:
+        loops.append(
+            Loop("inbox worker", pipeline.inbox_heartbeat, lambda: pipeline.inbox.due(clock.now()))
+        )
+    if pipeline.outbox_heartbeat is not None:
+        loops.append(
+            Loop(
+                "outbox sender",
+                pipeline.outbox_heartbeat,
+                lambda: pipeline.outbox.due(clock.now(), sender.platforms),
+            )
+        )
+    return Readiness(
+        database=database,
+        ping_timeout=config.database.ping_timeout,
+        stalled_after=config.workers.stalled_after,
+        loops=tuple(loops),
+        platforms=registry.readiness,
+    )
 
 
 def _reconcile_job(tracker: RunTracker, log: logging.Logger) -> Callable[[], Awaitable[None]]:
@@ -219,6 +251,8 @@ async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         outbox=pipeline.outbox,
         retention=timedelta(days=config.scheduler.retention_days),
         log=app[LOG].getChild("scheduler"),
+        database=app[DATABASE],
+        audit_retention=timedelta(days=config.scheduler.audit_retention_days),
     )
     scheduler = build_scheduler(config.scheduler, deps, app[CLOCK], app[REGISTRY].jobs)
     scheduler.start()
@@ -276,17 +310,25 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    database = request.app[DATABASE]
-    try:
-        await database.ping()
-        pending = [] if database.migrations_verified else await database.unapplied_migrations()
-    except Exception as exc:
-        request.app[LOG].warning("not ready: database error: %s", type(exc).__name__)
-        return web.json_response({"status": "unavailable", "reason": "database"}, status=503)
-    if pending:
-        reason = f"{len(pending)} unapplied migration(s); run `chatops migrate`"
-        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
+    problems = await request.app[READINESS].problems()
+    if problems:
+        request.app[LOG].warning("not ready: %s", "; ".join(problems))
+        body = {"status": "unavailable", "reason": problems[0], "problems": problems}
+        return web.json_response(body, status=503)
     return web.json_response({"status": "ready"})
+
+
+@web.middleware
+async def intake_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A front door that could not store a command answers 503, so the platform resends it."""
+    try:
+        return await handler(request)
+    except IntakeUnavailable as exc:
+        return web.json_response(
+            {"error": "not stored; try again", "reason": str(exc)},
+            status=503,
+            headers={"Retry-After": "1"},
+        )
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -201,7 +201,10 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
             "header_timeout, body_timeout, max_unverified_bodies",
         ),
         ({"sever": {}}, "sever: unknown key (did you mean 'server'?)"),
-        ({"database": {"secret": "env:X"}}, "database.secret: unknown key; expected one of url"),
+        (
+            {"database": {"secret": "env:X"}},
+            "database.secret: unknown key; expected one of url, intake_deadline, ping_timeout",
+        ),
         (
             {"source": "x"},
             "source: unknown key; expected one of bot, server, database, workers, outbox, "
@@ -556,14 +559,19 @@ def test_secret_is_masked_in_repr_str_and_render() -> None:
     assert str(secret) == "env:CHATOPS_DB_URL (secret, set)"
     assert repr(secret) == "<Secret env:CHATOPS_DB_URL (secret, set)>"
     assert repr(config.database) == (
-        "DatabaseSettings(url='', secret=<Secret env:CHATOPS_DB_URL (secret, set)>)"
+        "DatabaseSettings(url='', secret=<Secret env:CHATOPS_DB_URL (secret, set)>, "
+        "intake_deadline=2.0, ping_timeout=0.5)"
     )
     assert "hunter2" not in repr(config)
     assert "hunter2" not in str(config)
 
     rendered = render_config(config)
     assert "hunter2" not in rendered
-    assert tomllib.loads(rendered)["database"] == {"url": "env:CHATOPS_DB_URL (secret, set)"}
+    assert tomllib.loads(rendered)["database"] == {
+        "url": "env:CHATOPS_DB_URL (secret, set)",
+        "intake_deadline": 2.0,
+        "ping_timeout": 0.5,
+    }
 
 
 def test_masked_render_output_does_not_load_back_as_a_reference() -> None:
@@ -864,13 +872,18 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "body_timeout": 10.0,
             "max_unverified_bodies": 4,
         },
-        "database": {"url": "sqlite://chatops.sqlite3"},
+        "database": {
+            "url": "sqlite://chatops.sqlite3",
+            "intake_deadline": 2.0,
+            "ping_timeout": 0.5,
+        },
         "workers": {
             "concurrency": 4,
             "lease_seconds": 60.0,
             "poll_interval": 0.5,
             "max_attempts": 5,
             "handler_timeout": 30.0,
+            "stalled_after": 30.0,
         },
         "outbox": {
             "concurrency": 4,
@@ -883,6 +896,7 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "timezone": "UTC",
             "housekeeping_cron": "17 3 * * *",
             "retention_days": 14,
+            "audit_retention_days": 90,
         },
         "logging": {"level": "INFO", "format": "auto"},
         "permissions": {"default_level": "read", "grants": []},

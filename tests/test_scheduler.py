@@ -12,9 +12,9 @@ from bot.clock import SystemClock
 from bot.config import SchedulerSettings
 from bot.integrations import ScheduledJob
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget
-from bot.scheduler import HousekeepingDeps, build_scheduler, housekeeping
+from bot.scheduler import HousekeepingDeps, Purged, build_scheduler, housekeeping
 from bot.store.database import Database
-from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
+from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from bot.store.queues import InboxQueue, OutboxQueue
 from tests.fakes.clock import FakeClock
 
@@ -31,9 +31,18 @@ async def test_housekeeping_purges_old_finished_rows_and_keeps_the_rest(
     clock = FakeClock()
     inbox, outbox = InboxQueue(database), OutboxQueue(database)
     deps = HousekeepingDeps(
-        inbox=inbox, outbox=outbox, retention=timedelta(days=14), log=logging.getLogger("t")
+        inbox=inbox,
+        outbox=outbox,
+        retention=timedelta(days=14),
+        log=logging.getLogger("t"),
+        database=database,
+        audit_retention=timedelta(days=90),
     )
     old, recent = clock.now() - timedelta(days=20), clock.now() - timedelta(days=1)
+    for detail, at in (("ancient", clock.now() - timedelta(days=91)), ("old", old)):
+        await AuditEntry.create(
+            at=at, platform="shell", actor="bot", decision="sent", detail=detail
+        )
     for key, status, finished in (
         ("old-done", InboxStatus.DONE, old),
         ("recent-done", InboxStatus.DONE, recent),
@@ -48,19 +57,24 @@ async def test_housekeeping_purges_old_finished_rows_and_keeps_the_rest(
             received_at=old,
             finished_at=finished,
         )
-    for key, status in (("old-sent", OutboxStatus.SENT), ("old-dead", OutboxStatus.DEAD)):
+    for key, status in (
+        ("old-sent", OutboxStatus.SENT),
+        ("old-dead", OutboxStatus.DEAD),
+        ("old-dropped", OutboxStatus.DROPPED),
+    ):
         await outbox.enqueue(outgoing(key), old)
         await OutboxItem.filter(key=key).update(status=status, sent_at=old)
     await outbox.enqueue(outgoing("recent-sent"), recent)
     await OutboxItem.filter(key="recent-sent").update(status=OutboxStatus.SENT, sent_at=recent)
 
-    assert await housekeeping(deps, clock.now()) == (1, 1)
+    assert await housekeeping(deps, clock.now()) == Purged(inbox=1, outbox=2, audit=1)
 
     inbox_left = (
         await InboxItem.all().order_by("delivery_key").values_list("delivery_key", flat=True)
     )
     outbox_left = await OutboxItem.all().order_by("key").values_list("key", flat=True)
     assert (inbox_left, outbox_left) == (["pending", "recent-done"], ["old-dead", "recent-sent"])
+    assert await AuditEntry.all().values_list("detail", flat=True) == ["old"]
 
 
 def test_scheduler_has_the_housekeeping_job_on_its_cron_line() -> None:

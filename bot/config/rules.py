@@ -69,11 +69,11 @@ def _num(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:g}"
 
 
-def _between(low: int, high: int) -> Check:
-    def check(value: int) -> str | None:
+def _between(low: float, high: float) -> Check:
+    def check(value: float) -> str | None:
         if low <= value <= high:
             return None
-        return f"must be between {low} and {high}, got {_num(value)}"
+        return f"must be between {_num(low)} and {_num(high)}, got {_num(value)}"
 
     return check
 

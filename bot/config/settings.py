@@ -86,6 +86,11 @@ class DatabaseSettings(_Section):
 
     url: str = field(default="sqlite://chatops.sqlite3", metadata=_rules(secret_into="secret"))
     secret: Secret | None = field(default=None, metadata=_rules(key=False))
+    # a front door that cannot store a command within this many seconds answers 503, so
+    # the platform redelivers (well inside Slack's and Discord's 3 s, GitHub's 10 s)
+    intake_deadline: float = field(default=2.0, metadata=_rules(_between(0.1, 2.5)))
+    # /readyz says 503 when the database does not answer a ping within this many seconds
+    ping_timeout: float = field(default=0.5, metadata=_rules(_between(0.05, 0.9)))
 
     def resolved_url(self) -> str:
         return self.secret.reveal() if self.secret is not None else self.url
@@ -112,6 +117,9 @@ class WorkerSettings(_Section):
     poll_interval: float = field(default=0.5, metadata=_rules(_positive))
     max_attempts: int = field(default=5, metadata=_rules(_at_least(1)))
     handler_timeout: float = field(default=30.0, metadata=_rules(_positive))
+    # /readyz says 503 when the inbox worker or the sender has not finished a cycle for
+    # this many seconds while it has work
+    stalled_after: float = field(default=30.0, metadata=_rules(_positive))
 
     def _check(self) -> None:
         if self.handler_timeout >= self.lease_seconds:
@@ -146,6 +154,8 @@ class SchedulerSettings(_Section):
     timezone: str = field(default="UTC", metadata=_rules(_time_zone))
     housekeeping_cron: str = field(default="17 3 * * *", metadata=_rules(_cron))
     retention_days: int = field(default=14, metadata=_rules(_at_least(1)))
+    # the audit log is kept longer than the queues' history: who ran what, and why not
+    audit_retention_days: int = field(default=90, metadata=_rules(_at_least(1)))
 
 
 @dataclass(frozen=True, slots=True)

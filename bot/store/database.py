@@ -26,6 +26,7 @@ APP_LABEL = "chatops"
 MODELS_MODULE = "bot.store.models"
 MIGRATIONS_MODULE = "bot.store.migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_INCREMENTAL_VACUUM = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 
 class DatabaseError(Exception):
@@ -117,12 +118,26 @@ class Database:
         return [step.migration.name for step in steps if not step.backward]
 
     async def migrate(self) -> list[str]:
-        """Apply pending migrations; return the names applied."""
+        """Apply pending migrations; return the names applied.
+
+        On SQLite it also switches the file to incremental auto-vacuum (once: that takes a
+        full ``VACUUM``), so that housekeeping can give deleted rows' pages back.
+        """
         pending = await self.unapplied_migrations()
         if pending:
             executor = MigrationExecutor(self.connection, _apps_config(self.url))
             await executor.migrate()
+        if self.dialect == "sqlite":
+            _count, rows = await self.connection.execute_query("PRAGMA auto_vacuum")
+            if rows and int(rows[0][0]) != SQLITE_INCREMENTAL_VACUUM:
+                await self.connection.execute_script("PRAGMA auto_vacuum = INCREMENTAL; VACUUM;")
         return pending
+
+    async def reclaim_space(self) -> None:
+        """Give the pages of deleted rows back to the file system (SQLite; no-op elsewhere:
+        PostgreSQL's autovacuum reuses them)."""
+        if self.dialect == "sqlite":
+            await self.connection.execute_query("PRAGMA incremental_vacuum")
 
     async def close(self) -> None:
         await Tortoise.close_connections()

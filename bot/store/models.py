@@ -84,7 +84,7 @@ class OutboxItem(Model):
     # an ``OutgoingKind`` value: post the reply, or acknowledge the message it answers
     kind = fields.CharField(max_length=16, default="message")
     # claim order: messages (0) before acknowledgements (1)
-    priority = fields.SmallIntField(default=0)
+    priority = fields.SmallIntField(default=0, db_default=0)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()

@@ -241,6 +241,11 @@ class InboxQueue:
         count them as they happen)."""
         return await _live_counts(InboxItem, (InboxStatus.PENDING, InboxStatus.CLAIMED))
 
+    async def due(self, now: datetime) -> int:
+        """Pending rows a worker could take now."""
+        due: int = await InboxItem.filter(status=InboxStatus.PENDING, available_at__lte=now).count()
+        return due
+
     async def purge_done(self, before: datetime, batch: int = 5000) -> int:
         return await _purge(
             self._database, "chatops_inbox", "status = 'done' AND finished_at < ?", before, batch
@@ -383,6 +388,13 @@ class OutboxQueue:
                     label = "waiting_for_connector"
                 counts[label] = counts.get(label, 0) + int(row["count"])
         return counts
+
+    async def due(self, now: datetime, platforms: Collection[str]) -> int:
+        """Pending rows for these platforms that a sender could take now."""
+        due: int = await OutboxItem.filter(
+            status=OutboxStatus.PENDING, available_at__lte=now, platform__in=sorted(platforms)
+        ).count()
+        return due
 
     async def waiting_for_connector(self, served: Collection[str]) -> dict[str, int]:
         """Pending rows, by platform, for the platforms not in ``served``."""

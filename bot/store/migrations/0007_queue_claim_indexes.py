@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='OutboxItem',
             name='priority',
-            field=fields.SmallIntField(default=0),
+            field=fields.SmallIntField(default=0, db_default=0),
         ),
         ops.RunSQL(
             "UPDATE chatops_outbox SET priority = 1 WHERE kind = 'acknowledgement'",
