@@ -23,6 +23,8 @@ Invariants
     - Nothing here mocks the bot: the checks read the fake GitHub's comments and, for
       invocation ids and queue depths, the database directly (not through the proxy).
     - The app runs on the real clock: leases and retries must come due by themselves.
+    - GitHub writes are not paced (``write_interval=0``, as in ``tests.github_stack``): at
+      a second per write, one installation's stream would take minutes to drain.
 """
 
 from __future__ import annotations
@@ -339,7 +341,9 @@ async def fault_stack(database_url: str) -> AsyncIterator[Stack]:
         app = create_app(
             config,
             commands=[*builtin_commands(), TICK],
-            integrations=[GitHubIntegration(config.github, config.bot)],
+            # unpaced writes (production spaces them a second apart per installation):
+            # the stream is one installation's, and must drain within a test
+            integrations=[GitHubIntegration(config.github, config.bot, write_interval=0.0)],
             clock=SystemClock(),
         )
         client = await resources.enter_async_context(
