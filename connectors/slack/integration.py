@@ -26,18 +26,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.platforms import SlackSettings
-from bot.messages import Invocation, Platform
+from bot.messages import Invocation, Outgoing, Platform
 from bot.store.state import StateStore
 from bot.web import CLOCK, CONFIG, HTTP, LOG, PIPELINE, REGISTRY
+from connectors.front_door import front_door
+from connectors.rejections import Rejections
 from connectors.slack.client import SlackConnector
 from connectors.slack.groups import SlackGroupAuthorizer
-from connectors.slack.inbound import SlackInbound, build_bolt_app
+from connectors.slack.inbound import SlackInbound, SlackRequests, build_bolt_app
 from connectors.slack.pacing import ChannelPacer
 from connectors.slack.threads import ThreadSubjects
 
@@ -49,6 +50,7 @@ class SlackRuntime:
     """What the integration started; kept on the application under ``SLACK``."""
 
     bolt: AsyncApp
+    requests: SlackRequests | None = None  # HTTP mode: what stands in front of Bolt
     socket: AsyncSocketModeHandler | None = None
     connecting: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -111,17 +113,47 @@ class SlackIntegration:
         async def submit(invocation: Invocation) -> bool:
             return await app[PIPELINE].submit(invocation)
 
-        inbound = SlackInbound(submit=submit, subjects=subjects, clock=clock, log=log)
-        signing = None if settings.socket_mode else settings.signing_secret
-        app[SLACK] = SlackRuntime(
-            bolt=build_bolt_app(
-                inbound,
-                command=settings.command,
-                bot_token=settings.bot_token.reveal(),
-                signing_secret=signing.reveal() if signing is not None else None,
-                log=log,
-            )
+        async def notify(notice: Outgoing) -> bool:
+            pipeline = app[PIPELINE]
+            queued = await pipeline.outbox.enqueue(notice, clock.now())
+            if queued:
+                pipeline.outbox_wake.set()
+            return queued
+
+        limits = front_door(app)
+        inbound = SlackInbound(
+            submit=submit,
+            subjects=subjects,
+            clock=clock,
+            log=log,
+            notify=notify,
+            limits=limits["limits"],
         )
+        signing = None if settings.socket_mode else settings.signing_secret
+        bolt = build_bolt_app(
+            inbound,
+            command=settings.command,
+            bot_token=settings.bot_token.reveal(),
+            signing_secret=signing.reveal() if signing is not None else None,
+            log=log,
+        )
+        requests = None
+        if signing is not None:
+            requests = SlackRequests(
+                bolt=lambda: bolt,
+                signing_secret=signing.reveal(),
+                clock=clock,
+                log=log,
+                rejections=Rejections(
+                    door="slack",
+                    counter=limits["rejected"],
+                    monotonic=clock.monotonic,
+                    log=log,
+                ),
+                body_timeout=limits["body_timeout"],
+                unverified=limits["unverified"],
+            )
+        app[SLACK] = SlackRuntime(bolt=bolt, requests=requests)
         yield
 
     async def _open_socket(self, app: web.Application) -> None:
@@ -155,6 +187,8 @@ class SlackIntegration:
 
 
 async def events(request: web.Request) -> web.Response:
-    """``POST /slack/events``: Bolt verifies, our listeners persist, Bolt acks."""
-    bolt = request.app[SLACK].bolt
-    return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+    """``POST /slack/events``: we verify, Bolt verifies again, our listeners persist, Bolt
+    acks (see ``SlackRequests``)."""
+    requests = request.app[SLACK].requests
+    assert requests is not None  # the route exists in HTTP mode only
+    return await requests.handle(request)
