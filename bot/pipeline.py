@@ -61,6 +61,8 @@ class Pipeline:
     intake_deadline: float = 2.0
     inbox_heartbeat: Heartbeat | None = None
     outbox_heartbeat: Heartbeat | None = None
+    # submits given up at the deadline, still finishing (or rolling back) in the background
+    _abandoned: set[asyncio.Task[bool]] = field(default_factory=set)
 
     async def submit(self, invocation: Invocation, *, acknowledge: bool = False) -> bool:
         """Persist an invocation; False (and no work) if its delivery key was seen before.
@@ -81,14 +83,21 @@ class Pipeline:
             else None
         )
         ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
-        try:
-            async with asyncio.timeout(self.intake_deadline):
-                accepted = await self.inbox.submit(invocation, self.clock.now(), acknowledgement)
-        except TimeoutError as exc:
+        # the store runs in its own task: past the deadline the caller answers at once,
+        # while the write finishes or rolls back behind it (a driver busy in a thread,
+        # SQLite's busy wait say, cannot be interrupted mid-statement)
+        store = asyncio.create_task(
+            self.inbox.submit(invocation, self.clock.now(), acknowledgement)
+        )
+        done, _ = await asyncio.wait({store}, timeout=self.intake_deadline)
+        if not done:
+            store.cancel()
+            self._abandoned.add(store)
+            store.add_done_callback(self._abandoned.discard)
             self.log.warning("not stored within %gs", self.intake_deadline, extra=ids)
-            raise IntakeUnavailable(
-                f"could not store the command within {self.intake_deadline:g}s"
-            ) from exc
+            raise IntakeUnavailable(f"could not store the command within {self.intake_deadline:g}s")
+        try:
+            accepted = store.result()
         except Exception as exc:
             self.log.warning("not stored: %s: %s", type(exc).__name__, exc, extra=ids)
             raise IntakeUnavailable("the database is unavailable") from exc
@@ -101,6 +110,10 @@ class Pipeline:
             if acknowledge:
                 self.outbox_wake.set()
         return accepted
+
+    async def settle(self) -> None:
+        """Wait for the writes given up at their deadline to commit or roll back."""
+        await asyncio.gather(*self._abandoned, return_exceptions=True)
 
     async def queue_depths(self) -> dict[str, dict[str, int]]:
         """Rows still to do; outbox rows no connector here can send are
