@@ -195,6 +195,7 @@ async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool)
             print(f"requeued {count} message(s)")
             return EXIT_OK
         letters = await outbox.dead_letters(limit=DEAD_LETTER_LISTING)
+        waiting = await outbox.waiting_for_connector(_served_platforms(config))
     finally:
         await database.close()
     if not letters:
@@ -202,7 +203,25 @@ async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool)
     for letter in letters:
         created = letter.created_at.isoformat(timespec="seconds")
         print(f"{letter.key}\t{letter.platform}\t{letter.attempts}\t{created}\t{letter.reason}")
+    for platform, count in sorted(waiting.items()):
+        why = (
+            "only a chatops shell session sends these; the one that queued them has ended"
+            if platform == Platform.SHELL.value
+            else "not enabled in this configuration"
+        )
+        print(f"waiting for a connector: {count} message(s) for {platform} ({why})")
     return EXIT_OK
+
+
+def _served_platforms(config: Config) -> set[str]:
+    """The platforms a server with this configuration sends to."""
+    sections = {
+        Platform.GITHUB: config.github.enabled,
+        Platform.GITLAB: config.gitlab.enabled,
+        Platform.SLACK: config.slack.enabled,
+        Platform.DISCORD: config.discord.enabled,
+    }
+    return {platform.value for platform, enabled in sections.items() if enabled}
 
 
 async def _github_setup_repo(config: Config, repo: str) -> int:
