@@ -10,7 +10,9 @@
 Invariants:
 - The whole check ends within ``ping_timeout`` plus the queue count's own timeout (the
   same bound), both under a second by configuration, whatever the database does: a
-  stalled database makes it answer "not ready", never hang.
+  stalled database makes it answer "not ready", never hang. Each check runs in a task
+  of its own that is abandoned at its timeout, because cancelling a query on a stalled
+  connection can itself wait on that connection.
 - A failure says what failed, never how to reach it (no URLs, no secrets).
 """
 
@@ -19,12 +21,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from bot.loop import Heartbeat
 from bot.store.database import Database
 
 # what a queue's "has work" check reads: pending rows this process could take
 WorkCount = Callable[[], Awaitable[int]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,20 @@ class Readiness:
     stalled_after: float
     loops: tuple[Loop, ...] = ()
     platforms: Mapping[str, Callable[[], Awaitable[str | None]]] = field(default_factory=dict)
+    # checks given up at their timeout, still unwinding in the background
+    _abandoned: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def _within(self, work: Awaitable[T]) -> T:
+        """``work``'s result, or ``TimeoutError`` after ``ping_timeout`` without waiting for
+        its cancellation to finish."""
+        task = asyncio.ensure_future(work)
+        done, _ = await asyncio.wait({task}, timeout=self.ping_timeout)
+        if not done:
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
+            raise TimeoutError
+        return task.result()
 
     async def problems(self) -> list[str]:
         """Why this process is not ready; empty when it is."""
@@ -52,8 +70,7 @@ class Readiness:
         found = [problem for loop in self.loops if (problem := await self._stalled(loop))]
         for name, check in sorted(self.platforms.items()):
             try:
-                async with asyncio.timeout(self.ping_timeout):
-                    problem = await check()
+                problem = await self._within(check())
             except TimeoutError:
                 problem = "no answer in time"
             except Exception as exc:
@@ -64,13 +81,7 @@ class Readiness:
 
     async def _database_problem(self) -> str | None:
         try:
-            async with asyncio.timeout(self.ping_timeout):
-                await self.database.ping()
-                pending = (
-                    []
-                    if self.database.migrations_verified
-                    else await self.database.unapplied_migrations()
-                )
+            pending = await self._within(self._ping())
         except TimeoutError:
             return f"database: no answer within {self.ping_timeout:g}s"
         except Exception as exc:
@@ -79,13 +90,18 @@ class Readiness:
             return f"{len(pending)} unapplied migration(s); run `chatops migrate`"
         return None
 
+    async def _ping(self) -> list[str]:
+        await self.database.ping()
+        if self.database.migrations_verified:
+            return []
+        return await self.database.unapplied_migrations()
+
     async def _stalled(self, loop: Loop) -> str | None:
         age = loop.heartbeat.age()
         if age <= self.stalled_after:
             return None
         try:
-            async with asyncio.timeout(self.ping_timeout):
-                waiting = await loop.pending()
+            waiting = await self._within(loop.pending())
         except Exception:
             return f"{loop.name}: no cycle for {age:.0f}s"
         if waiting == 0:

@@ -26,6 +26,7 @@ from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import CLOCK, PIPELINE, REGISTRY, create_app
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
+from tests.fakes.waiting import wait_until
 
 
 def shell_invocation(key: str, clock: FakeClock) -> Invocation:
@@ -80,10 +81,7 @@ async def test_a_worker_stuck_while_commands_wait_is_not_ready_and_recovers(
     async def first_claimed() -> bool:
         return (await pipeline.inbox.depth())["claimed"] == 1
 
-    for _ in range(500):
-        if await first_claimed():
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(first_claimed, within=30)
     assert (await client.get("/readyz")).status == 200  # busy, but not for long yet
 
     clock.advance(31)  # the only slot has been busy for 31 s with "second" waiting
