@@ -1,4 +1,7 @@
-"""The Slack sender against the fake Web API: routing, failures, response_url, pacing, groups."""
+"""The Slack sender against the fake Web API: routing, failures, response_url, groups.
+
+Pacing and rate-limit windows across replicas are in ``test_rate_gate_slack``.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Actor, Level, Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
+from bot.rate_gate import RateGate
 from bot.store.database import Database
+from bot.store.gates import GateStore
 from bot.store.state import StateStore
 from connectors.slack.client import SlackConnector
 from connectors.slack.groups import SlackGroupAuthorizer
-from connectors.slack.pacing import ChannelPacer
 from connectors.slack.render import render_reply
 from connectors.slack.threads import ThreadSubjects
 from tests.fakes.clock import FakeClock
@@ -54,11 +58,16 @@ def connector(
         web,
         session=session,
         clock=clock,
-        pacer=ChannelPacer(0.0, clock.monotonic),
+        gate=unpaced_gate(database, clock),
         subjects=ThreadSubjects(StateStore()),
         timeout=5,
         log=logging.getLogger("test"),
     )
+
+
+def unpaced_gate(database: Database, clock: FakeClock) -> RateGate:
+    """The shared gate without spacing: these tests are about where messages go."""
+    return RateGate(GateStore(database), clock, spacing=0.0, max_wait=5.0)
 
 
 def target(**extra: str) -> ReplyTarget:
@@ -165,7 +174,7 @@ async def test_unreachable_slack_is_a_delivery_error(
         web,
         session=session,
         clock=clock,
-        pacer=ChannelPacer(0.0, clock.monotonic),
+        gate=unpaced_gate(database, clock),
         subjects=ThreadSubjects(StateStore()),
         timeout=2,
         log=logging.getLogger("test"),
@@ -258,29 +267,6 @@ async def test_a_top_level_reply_with_a_subject_remembers_its_thread(
     [posted] = fake.calls_to("chat.postMessage")
     assert posted["channel"] == "C111"
     assert await ThreadSubjects(StateStore()).recall("C111", "1700000000.000001") == "acme/web#12"
-
-
-async def test_pacer_spaces_messages_to_one_channel_only() -> None:
-    clock = FakeClock()
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        clock.advance(seconds)
-
-    pacer = ChannelPacer(1.0, clock.monotonic, sleep)
-    async with pacer.turn("C1"):
-        pass
-    clock.advance(0.25)
-    async with pacer.turn("C2"):
-        pass
-    async with pacer.turn("C1"):
-        pass
-    clock.advance(5)
-    async with pacer.turn("C1"):
-        pass
-
-    assert slept == [0.75]
 
 
 async def test_group_grants_use_the_users_slack_groups_cached_briefly(

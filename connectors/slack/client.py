@@ -11,9 +11,18 @@ Where a reply goes, from its ``ReplyTarget`` (built by ``protocol``):
   channel or a DM the bot is not in) and the command's ``response_url`` is still valid,
   through the ``response_url`` instead (``in_channel`` or ``ephemeral``).
 
-Failures reach the outbox only as ``bot.delivery`` errors: 429 is ``RetryLater`` with
-Slack's ``Retry-After``, permanent ``ok: false`` errors are ``Undeliverable``, network
-errors and the rest ``DeliveryError``. Sends to one channel are paced (``pacing``).
+Every post goes through the shared rate gate (``bot.rate_gate``, kept in the store, so
+every replica honours it), one key per token, method and channel:
+``slack:<token digest>:<method>:<channel>`` (``response_url`` counts as a method). Each
+post takes the key's next slot, the gate's ``spacing`` (``[slack] post_interval``, 1 s:
+Slack allows about one message per second per channel) after the one before, whichever
+replica sent it. A 429 or ``ratelimited`` closes that key for Slack's ``Retry-After``, so
+no replica posts there until the window ends.
+
+Failures reach the outbox only as ``bot.delivery`` errors: a rate limit (a 429, or the
+gate closed or queued beyond its ``max_wait``) is ``RateLimited``, which the sender puts
+back without counting the attempt; permanent ``ok: false`` errors are ``Undeliverable``,
+network errors and the rest ``DeliveryError``.
 
 A top-level message whose target carries a ``subject`` is remembered (``threads``), so a
 mention in the thread under it knows its target. ``ACKNOWLEDGEMENT`` rows do nothing:
@@ -25,6 +34,7 @@ may show twice; a request Slack answered is never repeated.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -34,11 +44,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.clock import Clock
-from bot.delivery import DeliveryError, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget, Status
+from bot.rate_gate import RateGate
 from bot.worker import reply_key
 from connectors.slack import protocol
-from connectors.slack.pacing import ChannelPacer
 from connectors.slack.render import SlackMessage, render_reply
 from connectors.slack.threads import ThreadSubjects
 
@@ -50,7 +60,7 @@ class SlackConnector:
         *,
         session: aiohttp.ClientSession,
         clock: Clock,
-        pacer: ChannelPacer,
+        gate: RateGate,
         subjects: ThreadSubjects,
         timeout: int,
         log: logging.Logger,
@@ -58,7 +68,8 @@ class SlackConnector:
         self._web = web
         self._session = session
         self._clock = clock
-        self._pacer = pacer
+        self._gate = gate
+        self._gate_scope = gate_scope(web.token or "")
         self._subjects = subjects
         self._timeout = timeout
         self._log = log
@@ -74,17 +85,16 @@ class SlackConnector:
         rendered = render_reply(message.reply, context=target.hint(protocol.HINT_CONTEXT))
         private_to = _private_to(message)
         try:
-            async with self._pacer.turn(target.channel):
-                if private_to is not None:
-                    await self._post_ephemeral(target, private_to, rendered)
-                    return
-                ts = await self._post(target, rendered)
+            if private_to is not None:
+                await self._post_ephemeral(target, private_to, rendered)
+                return
+            ts = await self._post(target, rendered)
         except Undeliverable as exc:
             url = protocol.response_url_usable(target.extra, self._clock.now())
             if url is None or not _bot_cannot_post_there(exc):
                 raise
             self._log.info("bot cannot post in %s; answering through response_url", target.channel)
-            await self._respond(url, rendered, ephemeral=private_to is not None)
+            await self._respond(url, target.channel, rendered, ephemeral=private_to is not None)
             return
         subject = target.hint(protocol.HINT_SUBJECT)
         if subject is not None and target.thread is None and ts:
@@ -103,23 +113,34 @@ class SlackConnector:
             arguments["thread_ts"] = target.thread
         await self._call("chat.postEphemeral", arguments)
 
+    def _key(self, method: str, channel: str) -> str:
+        return f"{self._gate_scope}:{method}:{channel}"
+
     async def _call(self, method: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        key = self._key(method, str(arguments["channel"]))
+        await self._gate.write_slot(key)
         try:
             response = await self._web.api_call(method, json=arguments)
         except SlackApiError as exc:
             answer = exc.response
             error = answer.get("error") if isinstance(answer.data, dict) else None
-            raise protocol.delivery_error(
+            failure = protocol.delivery_error(
                 method, answer.status_code, error, dict(answer.headers)
-            ) from exc
+            )
+            await self._close_if_limited(key, failure)
+            raise failure from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"{method}: {type(exc).__name__}") from exc
         data = response.data
         return data if isinstance(data, dict) else {}
 
-    async def _respond(self, url: str, rendered: SlackMessage, *, ephemeral: bool) -> None:
+    async def _respond(
+        self, url: str, channel: str, rendered: SlackMessage, *, ephemeral: bool
+    ) -> None:
         hook = AsyncWebhookClient(url, timeout=self._timeout, session=self._session)
         body = {"response_type": "ephemeral" if ephemeral else "in_channel", **rendered.payload()}
+        key = self._key("response_url", channel)
+        await self._gate.write_slot(key)
         try:
             answer = await hook.send_dict(body)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -128,9 +149,21 @@ class SlackConnector:
             return
         if answer.status_code == 404:  # expired_url, used_url: Slack will not take it again
             raise Undeliverable(f"response_url: {answer.body or 'HTTP 404'}")
-        raise protocol.delivery_error(
+        failure = protocol.delivery_error(
             "response_url", answer.status_code, answer.body or None, dict(answer.headers)
         )
+        await self._close_if_limited(key, failure)
+        raise failure
+
+    async def _close_if_limited(self, key: str, failure: DeliveryError) -> None:
+        """A rate limit closes ``key`` for every replica, as long as Slack asked."""
+        if isinstance(failure, RateLimited):
+            await self._gate.blocked_for(key, failure.retry_after, failure.reason)
+
+
+def gate_scope(token: str) -> str:
+    """The gate keys' first part: Slack and a digest of the bot token (never the token)."""
+    return f"slack:{hashlib.sha256(token.encode()).hexdigest()[:12]}"
 
 
 def _private_to(message: Outgoing) -> str | None:

@@ -5,8 +5,9 @@
 - in HTTP mode, ``POST /slack/events`` (events, slash commands, interactivity), which
   hands the request to Bolt and Bolt's answer back;
 - a ``cleanup_ctx`` that builds the Web API client on the application's HTTP session, the
-  sender (registered as the Slack ``Connector``), the user-group authorizer, and the Bolt
-  app;
+  sender (registered as the Slack ``Connector``, posting through the rate gate in the store
+  that every replica shares: ``[slack] post_interval`` apart per method and channel), the
+  user-group authorizer, and the Bolt app;
 - in Socket Mode, an ``on_startup`` hook that opens the connection once the pipeline exists
   (``on_startup`` hooks run after every ``cleanup_ctx`` has started) and an ``on_shutdown``
   hook that closes it before the workers and the database stop.
@@ -32,17 +33,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.platforms import SlackSettings
 from bot.messages import Invocation, Outgoing, Platform
+from bot.rate_gate import RateGate
+from bot.store.gates import GateStore
 from bot.store.state import StateStore
-from bot.web import CLOCK, CONFIG, HTTP, LOG, PIPELINE, REGISTRY
+from bot.web import CLOCK, CONFIG, DATABASE, HTTP, LOG, PIPELINE, REGISTRY
 from connectors.front_door import front_door
 from connectors.rejections import Rejections
 from connectors.slack.client import SlackConnector
 from connectors.slack.groups import SlackGroupAuthorizer
 from connectors.slack.inbound import SlackInbound, SlackRequests, build_bolt_app
-from connectors.slack.pacing import ChannelPacer
 from connectors.slack.threads import ThreadSubjects
 
 EVENTS_PATH = "/slack/events"
+# a post whose slot is further away than this goes back to the outbox instead of waiting
+GATE_MAX_WAIT = 5.0
 
 
 @dataclass
@@ -94,7 +98,12 @@ class SlackIntegration:
                 web_client,
                 session=app[HTTP],
                 clock=clock,
-                pacer=ChannelPacer(settings.post_interval, clock.monotonic),
+                gate=RateGate(
+                    GateStore(app[DATABASE]),
+                    clock,
+                    spacing=settings.post_interval,
+                    max_wait=GATE_MAX_WAIT,
+                ),
                 subjects=subjects,
                 timeout=timeout,
                 log=log,

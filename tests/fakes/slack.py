@@ -14,6 +14,8 @@ answered, with the caller's channel and a fresh ``ts``.
 
 ``response_url``s (``/response/<name>``) record what is posted to them.
 
+Each Web API call records when it arrived (``time.monotonic()``), for pacing tests.
+
 Socket Mode: ``apps.connections.open`` answers a ``ws://`` URL of ``/socket``. Each new
 connection gets a ``hello``, then every envelope not yet acked, as Slack re-delivers them;
 acks are recorded. ``drop_connections`` closes the sockets from the server side;
@@ -25,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +67,7 @@ def _spec_methods() -> dict[str, tuple[str, frozenset[str]]]:
 class Call:
     method: str
     args: dict[str, Any]
+    arrived: float = 0.0  # time.monotonic() when the request reached the fake
 
 
 @dataclass(frozen=True)
@@ -161,9 +165,10 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        arrived = time.monotonic()
         args = await _arguments(request)
         token = _token(request, args)
-        self.calls.append(Call(method, args))
+        self.calls.append(Call(method, args, arrived))
         known = self.methods.get(method)
         if known is None:
             return self._problem(f"unknown method {method}", "unknown_method")
