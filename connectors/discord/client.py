@@ -15,6 +15,13 @@ and this class swaps in the URL discovered from ``GET /gateway/bot``, which is a
 Discord asks bots to use. Interaction callbacks and follow-ups are sent through
 ``request`` as well (not through discord.py's webhook adapter, which would bypass it).
 
+With a ``DiscordGate`` (the server's), Discord's rate limits are shared by every replica
+(``connectors.discord.gate``): each answer discord.py receives is observed through an
+aiohttp trace on its session (so the 429s it waits out itself count too), and the three
+sends below wait for the route's keys first, or raise ``RateLimited`` while one is closed
+for longer than the gate waits. Start-up requests (log-in, the gateway, command
+registration) and interaction callbacks are observed but never held back.
+
 ``DiscordConnector.send`` delivers one outbox row:
 
 - the reply to a slash command edits the deferred response (``PATCH .../@original``,
@@ -34,6 +41,7 @@ network errors -> ``DeliveryError``, 403/404 (missing access, unknown channel) a
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import logging
 from datetime import datetime, timedelta
@@ -48,6 +56,7 @@ from discord.http import Route
 from bot.clock import Clock
 from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform
+from connectors.discord.gate import DiscordGate
 from connectors.discord.protocol import RECEIVED_HINT, TOKEN_HINT
 from connectors.discord.render import render_message
 
@@ -62,10 +71,24 @@ DEFAULT_RETRY_AFTER = 5.0
 class DiscordHTTP(discord.http.HTTPClient):
     """discord.py's REST client, sending to ``api_url`` and connecting to the found gateway."""
 
-    def __init__(self, api_url: str, *, loop: asyncio.AbstractEventLoop | Any = None) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        loop: asyncio.AbstractEventLoop | Any = None,
+        gate: DiscordGate | None = None,
+    ) -> None:
+        trace = aiohttp.TraceConfig()
+        trace.on_request_end.append(self._answered)
         super().__init__(
             loop if loop is not None else asyncio.get_running_loop(),
             max_ratelimit_timeout=MAX_RATE_LIMIT_WAIT,
+            http_trace=trace,
+        )
+        self._gate = gate
+        # the route of the request this task is making, for the trace to name its keys
+        self._route: contextvars.ContextVar[Route | None] = contextvars.ContextVar(
+            "discord_route", default=None
         )
         self._api_url = api_url.rstrip("/")
         self._login_lock = asyncio.Lock()
@@ -87,7 +110,27 @@ class DiscordHTTP(discord.http.HTTPClient):
     async def request(self, route: Route, **kwargs: Any) -> Any:
         if route.url.startswith(Route.BASE):
             route.url = self._api_url + route.url[len(Route.BASE) :]
-        return await super().request(route, **kwargs)
+        current = self._route.set(route)
+        try:
+            return await super().request(route, **kwargs)
+        finally:
+            self._route.reset(current)
+
+    async def _gated(self, route: Route, **kwargs: Any) -> Any:
+        """A send: wait for the route's shared gate keys, then make the request."""
+        if self._gate is not None:
+            await self._gate.wait(route, self._bucket_hashes.get(route.key))
+        return await self.request(route, **kwargs)
+
+    async def _answered(
+        self,
+        _session: aiohttp.ClientSession,
+        _context: Any,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        route = self._route.get()
+        if self._gate is not None and route is not None:
+            await self._gate.observe(route, params.response.status, params.response.headers)
 
     async def ws_connect(self, url: str, *, compress: int = 0) -> aiohttp.ClientWebSocketResponse:
         default = DiscordWebSocket.DEFAULT_GATEWAY
@@ -104,7 +147,7 @@ class DiscordHTTP(discord.http.HTTPClient):
 
     async def create_message(self, channel_id: str, payload: dict[str, Any]) -> Any:
         route = Route("POST", "/channels/{channel_id}/messages", channel_id=channel_id)
-        return await self.request(route, json=payload)
+        return await self._gated(route, json=payload)
 
     async def interaction_callback(
         self, interaction_id: str, token: str, payload: dict[str, Any]
@@ -124,7 +167,7 @@ class DiscordHTTP(discord.http.HTTPClient):
             webhook_id=application_id,
             webhook_token=token,
         )
-        return await self.request(route, json=payload)
+        return await self._gated(route, json=payload)
 
     async def follow_up(self, application_id: str, token: str, payload: dict[str, Any]) -> Any:
         route = Route(
@@ -133,7 +176,7 @@ class DiscordHTTP(discord.http.HTTPClient):
             webhook_id=application_id,
             webhook_token=token,
         )
-        return await self.request(route, json=payload)
+        return await self._gated(route, json=payload)
 
 
 class DiscordConnector:

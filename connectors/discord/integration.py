@@ -1,7 +1,9 @@
 """The Discord integration: what ``[discord]`` installs into the application.
 
 At start-up (its ``cleanup_ctx``, after the database and before the pipeline) it logs in
-over REST, registers the ``DiscordConnector`` so every replica can send, and registers the
+over REST (discord.py's client, whose rate limits are shared with every replica through
+the rate gate in the store: ``connectors.discord.gate``), registers the
+``DiscordConnector`` so every replica can send, and registers the
 slash command where it changed (``discord:commands:<application>:<scope>`` in the state
 store holds the last definition's fingerprint). Once the whole application has started
 (``on_startup``, so the pipeline exists before the first event), the ``GatewayLeader``
@@ -30,14 +32,20 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.config.platforms.discord import DiscordSettings
+from bot.rate_gate import RateGate
 from bot.router import Command
+from bot.store.gates import GateStore
 from bot.store.leases import Leases
 from bot.store.state import StateStore
-from bot.web import CLOCK, LOG, PIPELINE, REGISTRY
+from bot.web import CLOCK, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.discord.client import DiscordConnector, DiscordHTTP
 from connectors.discord.definitions import SlashCommands
+from connectors.discord.gate import DiscordGate, gate_scope
 from connectors.discord.gateway import GatewayClient, GatewayLeader, GatewaySession
 from connectors.discord.inbound import DiscordInbound
+
+# a send whose route is closed for longer than this goes back to the outbox
+GATE_MAX_WAIT = 5.0
 
 
 class DiscordStartupError(Exception):
@@ -95,7 +103,8 @@ class DiscordIntegration:
     async def _context(self, app: web.Application) -> AsyncIterator[None]:
         settings = self._settings
         log = app[LOG].getChild("discord")
-        http = DiscordHTTP(settings.api_url)
+        gate = RateGate(GateStore(app[DATABASE]), app[CLOCK], spacing=0.0, max_wait=GATE_MAX_WAIT)
+        http = DiscordHTTP(settings.api_url, gate=DiscordGate(gate, gate_scope(self._token)))
         try:
             await http.log_in(self._token)
         except discord.LoginFailure as exc:

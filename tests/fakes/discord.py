@@ -12,7 +12,10 @@ The gateway sends HELLO, answers heartbeats, accepts IDENTIFY (closing with 4014
 privileged intent is asked for, as Discord does), sends READY and then whatever a test
 ``dispatch``-es. Frames are built from the docs' examples in ``tests/fixtures/discord``.
 
-Failures are queued per route with ``fail_next`` and served once each, in order.
+Failures are queued per route with ``fail_next`` and served once each, in order. A route
+given a bucket with ``set_bucket`` answers with ``X-RateLimit-Bucket`` (failures too), as
+Discord names the bucket a route shares; each request records when it arrived
+(``time.monotonic()``), for rate-limit tests.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -61,6 +65,7 @@ class Call:
     path: str  # without the /api/v10 prefix
     body: Any
     authorization: str | None
+    arrived: float = 0.0  # time.monotonic() when the request reached the fake
 
 
 @dataclass
@@ -78,6 +83,20 @@ def rate_limited(retry_after: float) -> Failure:
         {
             "Retry-After": f"{retry_after:g}",
             "X-RateLimit-Scope": "user",
+            "Via": "1.1 google",
+        },
+    )
+
+
+def globally_rate_limited(retry_after: float) -> Failure:
+    """A 429 of the bot's global limit, as Discord sends it."""
+    return Failure(
+        429,
+        {"message": "You are being rate limited.", "retry_after": retry_after, "global": True},
+        {
+            "Retry-After": f"{retry_after:g}",
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
             "Via": "1.1 google",
         },
     )
@@ -176,6 +195,7 @@ class FakeDiscord:
         self.gateway_connections = 0
         self.ready = asyncio.Event()
         self._failures: dict[tuple[str, str], list[Failure]] = {}
+        self._buckets: dict[tuple[str, str], str] = {}
         self._schemas = RequestSchemas()
         self._ids = itertools.count(1_200_000_000_000_000_001)
         self._socket: web.WebSocketResponse | None = None
@@ -218,6 +238,10 @@ class FakeDiscord:
     def fail_next(self, method: str, path: str, *failures: Failure) -> None:
         """Answer the next requests to ``method path`` (a regex) with ``failures``, in order."""
         self._failures.setdefault((method, path), []).extend(failures)
+
+    def set_bucket(self, method: str, path: str, bucket: str) -> None:
+        """Name ``bucket`` in every answer to ``method path`` (a regex)."""
+        self._buckets[(method, path)] = bucket
 
     def requests(self, method: str, pattern: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and re.fullmatch(pattern, c.path)]
@@ -302,14 +326,23 @@ class FakeDiscord:
         return _json({"message": "404: Not Found", "code": 0}, status=404)
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
         path = "/" + request.match_info["path"]
         raw = await request.read()
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             return _json({"message": "400: Bad Request", "code": 50109}, status=400)
-        call = Call(request.method, path, body, request.headers.get("Authorization"))
+        call = Call(request.method, path, body, request.headers.get("Authorization"), arrived)
         self.calls.append(call)
+        response = await self._answer(request, path, call)
+        for (method, pattern), bucket in self._buckets.items():
+            if method == request.method and re.fullmatch(pattern, path):
+                response.headers["X-RateLimit-Bucket"] = bucket
+        return response
+
+    async def _answer(self, request: web.Request, path: str, call: Call) -> web.StreamResponse:
+        body = call.body
         for (method, pattern), queued in self._failures.items():
             if method == request.method and re.fullmatch(pattern, path) and queued:
                 failure = queued.pop(0)
