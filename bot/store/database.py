@@ -26,6 +26,8 @@ APP_LABEL = "chatops"
 MODELS_MODULE = "bot.store.models"
 MIGRATIONS_MODULE = "bot.store.migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+POSTGRES_CONNECT_TIMEOUT = 5.0  # seconds to open a connection
+POSTGRES_COMMAND_TIMEOUT = 30.0  # seconds any one statement may take
 SQLITE_INCREMENTAL_VACUUM = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 
@@ -70,6 +72,10 @@ def tortoise_config(url: str) -> dict[str, Any]:
                 "database": parts.path.lstrip("/") or "postgres",
                 "minsize": 1,
                 "maxsize": 10,
+                # bounds, so that a link that silently drops packets cannot hold a pooled
+                # connection (and the task waiting on it) forever
+                "timeout": POSTGRES_CONNECT_TIMEOUT,
+                "command_timeout": POSTGRES_COMMAND_TIMEOUT,
             },
         }
     else:

@@ -66,7 +66,7 @@ class InboxItem(Model):
         unique_together = (("platform", "delivery_key"),)
         # partial indexes: a claim or a purge reads only the rows in its own state
         indexes = (
-            PartialIndex(fields=("available_at",), condition={"status": "pending"}),
+            PartialIndex(fields=("available_at", "id"), condition={"status": "pending"}),
             PartialIndex(fields=("lease_until",), condition={"status": "claimed"}),
             PartialIndex(fields=("finished_at",), condition={"status": "done"}),
         )
@@ -101,7 +101,8 @@ class OutboxItem(Model):
         # partial indexes: a claim or a purge reads only the rows in its own state
         indexes = (
             PartialIndex(
-                fields=("platform", "priority", "available_at"), condition={"status": "pending"}
+                fields=("platform", "priority", "available_at", "id"),
+                condition={"status": "pending"},
             ),
             PartialIndex(fields=("lease_until",), condition={"status": "claimed"}),
             PartialIndex(fields=("sent_at",), condition={"status": "sent"}),

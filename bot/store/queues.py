@@ -183,16 +183,18 @@ class InboxQueue:
     ) -> list[InboxClaim]:
         await self._release(now)
         token = uuid.uuid4().hex
-        values: list[Any] = [token, now + lease, now]
+        keys: list[str] = []
         if scope is not None and scope.keys is not None:
             keys = sorted(scope.keys)
             if not keys:
                 return []
             statement = self._keyed_statement(len(keys))
-            values.extend(keys)
         else:
             statement = self._claim_sql
-        values.append(limit)
+        claimed = [token, now + lease]
+        candidates = [now, *keys, limit]
+        postgres = self._database.dialect == "postgres"
+        values = [*candidates, *claimed] if postgres else [*claimed, *candidates]
         rows = await statement.rows(values)
         claims = [
             InboxClaim(
@@ -287,19 +289,22 @@ class OutboxQueue:
         if platforms == [] or keys == []:
             return []
         token = uuid.uuid4().hex
-        values: list[Any] = [token, now + lease]
+        claimed: list[Any] = [token, now + lease]
+        candidates: list[Any] = []
         if keys is not None:
             statement = self._statement(None, len(keys))
-            values.extend([*keys, now, limit])
+            candidates.extend([*keys, now, limit])
         else:
             served = platforms if platforms is not None else sorted(p.value for p in Platform)
             statement = self._statement(served, 0)
             if self._database.dialect == "postgres":
-                values.extend([served, now, limit, limit])
+                candidates.extend([served, now, limit, limit])
             else:
                 for _branch in range(len(served) * len(PRIORITIES)):
-                    values.extend([now, limit])
-                values.append(limit)
+                    candidates.extend([now, limit])
+                candidates.append(limit)
+        postgres = self._database.dialect == "postgres"
+        values = [*candidates, *claimed] if postgres else [*claimed, *candidates]
         rows = await statement.rows(values)
         claims = [_outbox_claim(row, token) for row in rows]
         claims.sort(key=lambda claim: (priority_of(claim.message.kind), claim.row_id))
@@ -461,29 +466,41 @@ async def enqueue_in_transaction(outgoing: Outgoing, now: datetime) -> None:
 # --- statements -------------------------------------------------------------------------
 
 
-def _inbox_claim_sql(database: Database, *, keyed: int | bool) -> str:
-    """Values: token, lease_until, now, [keys...], limit."""
-    keys = f" AND delivery_key IN ({', '.join('?' * int(keyed))})" if keyed else ""
-    lock = " FOR UPDATE SKIP LOCKED" if database.dialect == "postgres" else ""
+def _claim_statement(database: Database, table: str, candidates: str, returning: str) -> str:
+    """``UPDATE table`` the ``candidates`` (a query of ids) to claimed, returning ``returning``.
+
+    Values: on PostgreSQL the candidates' values, then token and lease_until; on SQLite
+    token and lease_until first. PostgreSQL picks the candidates once, in a materialized
+    CTE: as a sub-select of ``WHERE id IN`` the planner may run a ``LIMIT ... FOR UPDATE
+    SKIP LOCKED`` query again for every pending row (with stale statistics it did, and
+    claimed the whole backlog in one statement, slowly).
+    """
+    claim = "status = 'claimed', claim_token = ?, lease_until = ?"
+    if database.dialect == "postgres":
+        return (
+            f"WITH c AS MATERIALIZED ({candidates}) "
+            f"UPDATE {table} AS t SET {claim}, attempts = t.attempts + 1 "
+            "FROM c WHERE t.id = c.id AND t.status = 'pending' "
+            f"RETURNING {', '.join(f't.{column}' for column in returning.split(', '))}"
+        )
     return (
-        "UPDATE chatops_inbox SET status = 'claimed', claim_token = ?, lease_until = ?, "
-        "attempts = attempts + 1 "
-        "WHERE id IN (SELECT id FROM chatops_inbox "
-        f"WHERE status = 'pending' AND available_at <= ?{keys} "
-        f"ORDER BY available_at LIMIT ?{lock}) "
-        "AND status = 'pending' "
-        "RETURNING id, attempts, invocation"
+        f"UPDATE {table} SET {claim}, attempts = attempts + 1 "
+        f"WHERE id IN ({candidates}) AND status = 'pending' RETURNING {returning}"
     )
 
 
-_OUTBOX_SET = (
-    "UPDATE chatops_outbox SET status = 'claimed', claim_token = ?, lease_until = ?, "
-    "attempts = attempts + 1 "
-)
-_OUTBOX_RETURNING = (
-    " AND status = 'pending' "
-    "RETURNING id, attempts, key, target, reply, invocation_id, kind, received_at"
-)
+def _inbox_claim_sql(database: Database, *, keyed: int | bool) -> str:
+    """Candidates' values: now, [keys...], limit."""
+    keys = f" AND delivery_key IN ({', '.join('?' * int(keyed))})" if keyed else ""
+    lock = " FOR UPDATE SKIP LOCKED" if database.dialect == "postgres" else ""
+    candidates = (
+        f"SELECT id FROM chatops_inbox WHERE status = 'pending' AND available_at <= ?{keys} "
+        f"ORDER BY available_at, id LIMIT ?{lock}"
+    )
+    return _claim_statement(database, "chatops_inbox", candidates, "id, attempts, invocation")
+
+
+_OUTBOX_RETURNING = "id, attempts, key, target, reply, invocation_id, kind, received_at"
 
 
 def _outbox_claim_sql(database: Database, platforms: Sequence[str] | None, keys: int) -> str:
@@ -493,41 +510,45 @@ def _outbox_claim_sql(database: Database, platforms: Sequence[str] | None, keys:
     available_at)`` over pending rows, so rows of platforms this sender does not serve
     and messages not yet due cost nothing.
     """
+    postgres = database.dialect == "postgres"
     if keys:
         # the shell: a handful of its own keys, found by the unique key index
-        return (
-            _OUTBOX_SET + "WHERE id IN (SELECT id FROM chatops_outbox "
-            f"WHERE key IN ({', '.join('?' * keys)}) AND status = 'pending' "
-            "AND available_at <= ? ORDER BY priority, available_at LIMIT ?)" + _OUTBOX_RETURNING
+        # (values: keys..., now, limit)
+        candidates = (
+            f"SELECT id FROM chatops_outbox WHERE key IN ({', '.join('?' * keys)}) "
+            "AND status = 'pending' AND available_at <= ? "
+            "ORDER BY priority, available_at, id LIMIT ?"
+            + (" FOR UPDATE SKIP LOCKED" if postgres else "")
         )
-    if database.dialect == "postgres":
-        # values: token, lease_until, platforms, now, limit, limit
-        return (
-            _OUTBOX_SET + "WHERE id IN (SELECT c.id FROM unnest(?::text[]) AS p(platform) "
+    elif postgres:
+        # values: platforms, now, limit, limit
+        candidates = (
+            "SELECT c.id FROM unnest(?::text[]) AS p(platform) "
             f"CROSS JOIN (VALUES {', '.join(f'({p})' for p in PRIORITIES)}) AS r(priority) "
             "CROSS JOIN LATERAL (SELECT id, priority, available_at FROM chatops_outbox o "
             "WHERE o.status = 'pending' AND o.platform = p.platform "
             "AND o.priority = r.priority AND o.available_at <= ? "
-            "ORDER BY o.available_at LIMIT ? FOR UPDATE SKIP LOCKED) AS c "
-            "ORDER BY c.priority, c.available_at LIMIT ?)" + _OUTBOX_RETURNING
+            "ORDER BY o.available_at, o.id LIMIT ? FOR UPDATE SKIP LOCKED) AS c "
+            "ORDER BY c.priority, c.available_at, c.id LIMIT ?"
         )
-    # SQLite: one index range per platform and priority, merged, the first ``limit`` taken
-    branches = []
-    for platform in platforms or ():
-        condition = f" AND platform = '{_literal(platform)}'"
-        for priority in PRIORITIES:
-            branches.append(
-                "SELECT * FROM (SELECT id, priority, available_at FROM chatops_outbox "
-                f"WHERE status = 'pending'{condition} AND priority = {priority} "
-                "AND available_at <= ? ORDER BY available_at LIMIT ?)"
-            )
-    return (
-        _OUTBOX_SET
-        + "WHERE id IN (SELECT id FROM ("
-        + " UNION ALL ".join(branches)
-        + ") ORDER BY priority, available_at LIMIT ?)"
-        + _OUTBOX_RETURNING
-    )
+    else:
+        # SQLite: one index range per platform and priority, merged, the first ``limit``
+        # taken (values: now and limit per branch, then limit)
+        branches = []
+        for platform in platforms or ():
+            condition = f" AND platform = '{_literal(platform)}'"
+            for priority in PRIORITIES:
+                branches.append(
+                    "SELECT * FROM (SELECT id, priority, available_at FROM chatops_outbox "
+                    f"WHERE status = 'pending'{condition} AND priority = {priority} "
+                    "AND available_at <= ? ORDER BY available_at, id LIMIT ?)"
+                )
+        candidates = (
+            "SELECT id FROM ("
+            + " UNION ALL ".join(branches)
+            + ") ORDER BY priority, available_at, id LIMIT ?"
+        )
+    return _claim_statement(database, "chatops_outbox", candidates, _OUTBOX_RETURNING)
 
 
 def _literal(platform: str) -> str:

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='InboxItem',
-            index=PartialIndex(fields=['available_at'], condition={'status': 'pending'}),
+            index=PartialIndex(fields=['available_at', 'id'], condition={'status': 'pending'}),
         ),
         ops.AddIndex(
             model_name='InboxItem',
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='OutboxItem',
-            index=PartialIndex(fields=['platform', 'priority', 'available_at'], condition={'status': 'pending'}),
+            index=PartialIndex(fields=['platform', 'priority', 'available_at', 'id'], condition={'status': 'pending'}),
         ),
         ops.AddIndex(
             model_name='OutboxItem',
