@@ -195,7 +195,12 @@ async def test_an_unknown_repository_or_pull_request_is_named_in_the_reply(
     async with github_stack(database_url) as stack:
         seed_pull(stack, permission="read")
         await say(stack, "@chatops status acme/missing#3\n@chatops status #99")
-        await settled(3)
+
+        async def both_answered() -> bool:
+            return len(bot_comments(stack)) == 2
+
+        await wait_until(both_answered)  # the two answers may go out a cycle apart
+        await settled(3)  # 👀 and the two answers, and nothing else waiting
 
         replies = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]
         assert replies == [
