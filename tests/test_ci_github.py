@@ -42,7 +42,9 @@ async def settled(count: int) -> None:
     """Wait until ``count`` outbox rows are sent and nothing else is waiting."""
 
     async def done() -> bool:
-        waiting = await OutboxItem.exclude(status=OutboxStatus.SENT).count()
+        waiting = await OutboxItem.filter(
+            status__in=(OutboxStatus.PENDING, OutboxStatus.CLAIMED)
+        ).count()
         return await sent() >= count and waiting == 0
 
     await wait_until(done)

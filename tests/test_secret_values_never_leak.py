@@ -41,7 +41,9 @@ async def settled(count: int) -> None:
 
     async def done() -> bool:
         sent = await OutboxItem.filter(status=OutboxStatus.SENT).count()
-        waiting = await OutboxItem.exclude(status=OutboxStatus.SENT).count()
+        waiting = await OutboxItem.filter(
+            status__in=(OutboxStatus.PENDING, OutboxStatus.CLAIMED)
+        ).count()
         return sent >= count and waiting == 0
 
     await wait_until(done)
