@@ -17,6 +17,14 @@ keyed ``discord:message:<id>``, answered as a reply to that message.
 
 Redelivered events (a gateway resume replays them) meet the inbox's unique delivery key
 and are dropped there, so they never produce a second answer.
+
+Hostile input: the HTTP endpoint refuses a request without exactly one signature and one
+timestamp header before reading its body, reads the body capped and timed with a bound
+on unverified bodies (``connectors.webhook_body``), and answers 400 for a signed body
+that is not a JSON object (nesting too deep included). A mention's command lines are cut
+to the budget (``connectors.budget``): an over-long line and the lines beyond the budget
+are answered by notices; an over-long slash command gets an ephemeral usage error at once.
+Refusals are counted and logged sparingly (``connectors.rejections``).
 """
 
 from __future__ import annotations
@@ -31,8 +39,11 @@ import discord
 from aiohttp import web
 
 from bot.clock import Clock
-from bot.messages import Invocation
+from bot.messages import Invocation, Outgoing
+from bot.metrics import Counter
 from bot.pipeline import Pipeline
+from bot.storable import storable_invocation, storable_reply, storable_target
+from connectors import budget
 from connectors.discord.client import DiscordHTTP
 from connectors.discord.definitions import OptionError, SlashCommands
 from connectors.discord.protocol import (
@@ -45,6 +56,15 @@ from connectors.discord.protocol import (
     verify_signature,
 )
 from connectors.discord.render import ALLOWED_MENTIONS, escape
+from connectors.rejections import Rejections
+from connectors.webhook_body import (
+    BodyLimits,
+    BodyTimeout,
+    BodyTooLarge,
+    Busy,
+    UnverifiedBodies,
+    read_body,
+)
 
 NOT_ACCEPTED = "Sorry, this command could not be accepted just now. Please try again."
 NOT_HANDLED = "This bot does not handle that interaction."
@@ -63,6 +83,11 @@ class DiscordInbound:
         log: logging.Logger,
         public_key: str = "",
         signature_max_age: float = 300.0,
+        limits: budget.Limits | None = None,
+        body_timeout: float = 10.0,
+        max_body_bytes: int = 1024**2,
+        unverified: UnverifiedBodies | None = None,
+        rejected: Counter | None = None,
     ) -> None:
         self._slash = slash
         self._http = http
@@ -72,6 +97,15 @@ class DiscordInbound:
         self._log = log
         self._public_key = public_key
         self._max_age = signature_max_age
+        self._limits = limits or budget.Limits()
+        self._body = BodyLimits(max_bytes=max_body_bytes, read_timeout=body_timeout)
+        self._unverified = unverified or UnverifiedBodies(4, 1.0)
+        self._rejections = Rejections(
+            door="discord",
+            counter=rejected or Counter("rejected", "refused requests"),
+            monotonic=clock.monotonic,
+            log=log,
+        )
 
     # --- gateway ------------------------------------------------------------------------
 
@@ -79,8 +113,35 @@ class DiscordInbound:
         if event == "INTERACTION_CREATE":
             await self._gateway_interaction(data)
         elif event == "MESSAGE_CREATE":
-            for invocation in decode_mentions(data, bot_user_id, self._clock.now()):
-                await self._submit(invocation)
+            await self._mentions(decode_mentions(data, bot_user_id, self._clock.now()))
+
+    async def _mentions(self, invocations: list[Invocation]) -> None:
+        """Submit a message's commands within the budget; queue its notices."""
+        plan = budget.plan([i.text for i in invocations], self._limits)
+        for index, _ in plan.run:
+            await self._submit(invocations[index])
+        notices = [
+            (
+                invocations[i],
+                f"{invocations[i].delivery_key}:long",
+                budget.too_long_reply(line, self._limits),
+            )
+            for i, line in plan.too_long
+        ]
+        if plan.dropped:
+            first = invocations[0]
+            notices.append(
+                (first, f"{first.delivery_key}:rest", budget.over_budget_reply(plan, self._limits))
+            )
+        for invocation, key, reply in notices:
+            notice = Outgoing(
+                target=storable_target(invocation.reply_to),
+                reply=storable_reply(reply),
+                key=f"notice:{key}",
+            )
+            pipeline = self._pipeline()
+            if await pipeline.outbox.enqueue(notice, self._clock.now()):
+                pipeline.outbox_wake.set()
 
     async def _gateway_interaction(self, data: Mapping[str, Any]) -> None:
         if data.get("type") != InteractionType.APPLICATION_COMMAND:
@@ -93,6 +154,9 @@ class DiscordInbound:
             return
         if receipt is None:
             await self._callback(interaction_id, token, _message(NOT_HANDLED))
+            return
+        if len(receipt.invocation.text) > self._limits.max_chars:
+            await self._callback(interaction_id, token, self._too_long(receipt.invocation))
             return
         deferred = await self._callback(
             interaction_id, token, {"type": CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE}
@@ -123,23 +187,40 @@ class DiscordInbound:
     # --- HTTP endpoint ------------------------------------------------------------------
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        body = await request.read()
+        signature = request.headers.getall("X-Signature-Ed25519", [])
+        timestamp = request.headers.getall("X-Signature-Timestamp", [])
+        if len(signature) != 1 or len(timestamp) != 1:
+            self._rejections.reject("duplicate_signature" if signature else "no_signature")
+            return web.json_response({"error": "invalid request signature"}, status=401)
+        try:
+            async with self._unverified.slot():
+                body = await read_body(request, self._body)
+        except BodyTooLarge:
+            self._rejections.reject("too_large")
+            return web.json_response({"error": "payload too large"}, status=413)
+        except BodyTimeout:
+            self._rejections.reject("body_timeout")
+            return web.json_response({"error": "the body did not arrive in time"}, status=408)
+        except Busy:
+            self._rejections.reject("busy")
+            return web.json_response({"error": "busy; try again"}, status=503)
         try:
             verify_signature(
                 self._public_key,
-                signature=request.headers.get("X-Signature-Ed25519"),
-                timestamp=request.headers.get("X-Signature-Timestamp"),
+                signature=signature[0],
+                timestamp=timestamp[0],
                 body=body,
                 now=self._clock.now().timestamp(),
                 max_age=self._max_age,
             )
         except BadSignature as exc:
-            self._log.warning("refused an interaction: %s", exc.reason)
+            self._rejections.reject("bad_signature", exc.reason)
             return web.json_response({"error": "invalid request signature"}, status=401)
         try:
             payload = json.loads(body)
             kind = payload["type"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
+            self._rejections.reject("malformed")
             return web.json_response({"error": "expected an interaction object"}, status=400)
         if kind == InteractionType.PING:
             return web.json_response({"type": CallbackType.PONG})
@@ -149,10 +230,13 @@ class DiscordInbound:
             receipt = decode_interaction(payload, self._slash, self._clock.now())
         except OptionError as exc:
             return web.json_response(_message(_out_of_date(exc)))
-        except (KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError, ValueError):
+            self._rejections.reject("malformed")
             return web.json_response({"error": "expected an interaction object"}, status=400)
         if receipt is None:
             return web.json_response(_message(NOT_HANDLED))
+        if len(receipt.invocation.text) > self._limits.max_chars:
+            return web.json_response(self._too_long(receipt.invocation))
         try:
             await self._submit(receipt.invocation)
         except Exception:
@@ -163,7 +247,11 @@ class DiscordInbound:
     # --- both ---------------------------------------------------------------------------
 
     async def _submit(self, invocation: Invocation) -> None:
-        await self._pipeline().submit(invocation)
+        await self._pipeline().submit(storable_invocation(invocation))
+
+    def _too_long(self, invocation: Invocation) -> dict[str, Any]:
+        reply = budget.too_long_reply(invocation.text, self._limits)
+        return _message(escape(reply.paragraphs[0]))
 
 
 def _message(content: str) -> dict[str, Any]:

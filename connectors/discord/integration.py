@@ -43,6 +43,7 @@ from connectors.discord.definitions import SlashCommands
 from connectors.discord.gate import DiscordGate, gate_scope
 from connectors.discord.gateway import GatewayClient, GatewayLeader, GatewaySession
 from connectors.discord.inbound import DiscordInbound
+from connectors.front_door import front_door
 
 # a send whose route is closed for longer than this goes back to the outbox
 GATE_MAX_WAIT = 5.0
@@ -135,6 +136,7 @@ class DiscordIntegration:
             log=log,
             public_key=settings.public_key,
             signature_max_age=settings.signature_max_age,
+            **discord_front_door(app),
         )
         runtime = DiscordRuntime(http=http, connector=connector, inbound=inbound)
         app[DISCORD] = runtime
@@ -199,3 +201,14 @@ async def _register(
             continue
         await state.put(name, fingerprint, clock.now())
         log.info("registered /%s in %s", slash.name, guild or "all guilds")
+
+
+def discord_front_door(app: web.Application) -> dict[str, Any]:
+    """The front-door limits for the HTTP interactions endpoint and mentions."""
+    limits = front_door(app)
+    return {
+        "limits": limits["limits"],
+        "body_timeout": limits["body_timeout"],
+        "unverified": limits["unverified"],
+        "rejected": limits["rejected"],
+    }
