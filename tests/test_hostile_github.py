@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from bot.config import ServerSettings
@@ -368,3 +370,90 @@ async def test_a_flood_of_bad_signatures_is_counted_and_logged_once(
             'chatops_rejected_requests_total{door="github",reason="bad_signature"} 200'
             in metrics.splitlines()
         )
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "action",
+                    "comment",
+                    "body",
+                    "user",
+                    "login",
+                    "id",
+                    "issue",
+                    "number",
+                    "repository",
+                    "full_name",
+                    "installation",
+                    "pull_request",
+                    "hook_id",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=25,
+)
+EVENTS = st.sampled_from(
+    [
+        "issue_comment",
+        "pull_request_review_comment",
+        "ping",
+        "installation",
+        "installation_repositories",
+        "workflow_run",
+        "check_suite",
+        "push",
+    ]
+) | st.text(max_size=20)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_fuzzed_deliveries_never_get_a_5xx_or_a_traceback(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hypothesis on event headers and bodies, signed and not: every answer is below 500."""
+    with asyncio.Runner() as runner:
+        stack_cm = github_stack(database_url)
+        stack = runner.run(stack_cm.__aenter__())
+        try:
+            caplog.set_level(logging.WARNING)
+            fuzz(runner, stack)
+        finally:
+            runner.run(stack_cm.__aexit__(None, None, None))
+    failures = [r for r in caplog.records if r.exc_info is not None or r.levelno >= logging.ERROR]
+    assert failures == []
+
+
+def fuzz(runner: asyncio.Runner, stack: Stack) -> None:
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(
+        event=EVENTS,
+        body=st.one_of(st.binary(max_size=300), JSON_VALUES.map(lambda v: json.dumps(v).encode())),
+        sign=st.booleans(),
+        delivery=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=40),
+    )
+    def check(event: str, body: bytes, sign: bool, delivery: str) -> None:
+        headers = {"X-GitHub-Event": event} if event.isascii() and event.isprintable() else {}
+        response = runner.run(
+            stack.deliver(
+                event if headers else "issue_comment",
+                body,
+                delivery=delivery or "d",
+                secret=SECRET if sign else None,
+                headers=headers,
+            )
+        )
+        assert response.status < 500
+
+    check()

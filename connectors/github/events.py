@@ -273,8 +273,10 @@ def _with_quote(reply_to: ReplyTarget, quoted: str) -> ReplyTarget:
 
 
 def _installation(event: str, payload: Mapping[str, Any]) -> InstallationChange:
-    installation = payload["installation"]
+    installation = _object(payload, "installation")
     account = installation.get("account") or {}
+    if not isinstance(account, Mapping):
+        raise TypeError("installation.account is not an object")
     action = str(payload.get("action", ""))
     if event == "installation_repositories":
         added = _names(payload.get("repositories_added") or ())

@@ -171,7 +171,7 @@ class WebhookReceiver:
                 new_id=self.new_id,
                 limits=self.limits,
             )
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             return self._malformed("malformed payload", f"{type(exc).__name__} in {delivery}")
         return await self._act(decoded, event, delivery)
 

@@ -151,7 +151,7 @@ class WebhookReceiver:
                 decode_ci=self.decode_ci,
                 limits=self.limits,
             )
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             self.rejections.reject("malformed", f"{type(exc).__name__} in {event[:64]!r}")
             return _error(400, "malformed payload")
         return await self._act(decoded, event)
