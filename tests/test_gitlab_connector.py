@@ -11,7 +11,7 @@ from http import HTTPStatus
 import aiohttp
 import pytest
 
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
 from connectors.gitlab.client import GitLabApi
 from connectors.gitlab.connector import GitLabConnector
@@ -177,16 +177,22 @@ async def test_an_acknowledgement_without_a_note_does_nothing() -> None:
         (
             429,
             {"Retry-After": "30"},
-            RetryLater("GitLab answered 429: 429 Too Many Requests", 30.0),
+            RateLimited("GitLab answered 429: 429 Too Many Requests", 30.0),
         ),
         (
             429,
             {"RateLimit-Remaining": "0", "RateLimit-Reset": "OFFSET:90"},
-            RetryLater("GitLab answered 429: 429 Too Many Requests", 90.0),
+            RateLimited("GitLab answered 429: 429 Too Many Requests", 90.0),
         ),
-        (429, {}, RetryLater("GitLab answered 429: 429 Too Many Requests", 60.0)),
+        (429, {}, RateLimited("GitLab answered 429: 429 Too Many Requests", 60.0)),
         (502, {}, DeliveryError("GitLab answered 502: 502 Bad Gateway")),
-        (401, {}, DeliveryError("GitLab answered 401: 401 Unauthorized")),
+        (
+            401,
+            {},
+            Undeliverable(
+                "GitLab refused the bot's token (401: 401 Unauthorized); check gitlab.token"
+            ),
+        ),
         (404, {}, Undeliverable("GitLab answered 404: 404 Not Found")),
         (403, {}, Undeliverable("GitLab answered 403: 403 Forbidden")),
         (422, {}, Undeliverable("GitLab answered 422: 422 Unprocessable Entity")),

@@ -14,7 +14,7 @@ from gidgetlab import sansio
 
 from bot.config import BotSettings, Secret
 from bot.config.platforms import GitLabSettings
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
+from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.forge import (
     Change,
     ChangeState,
@@ -486,11 +486,15 @@ def test_failed_sends_map_onto_retry_decisions() -> None:
     ]
 
     assert decided == [
-        (RetryLater, "GitLab answered 429: 429 failed", 12.0),
-        (RetryLater, "GitLab answered 429: 429 failed", 60.0),
-        (RetryLater, "GitLab answered 403: 403 failed", 30.0),
+        (RateLimited, "GitLab answered 429: 429 failed", 12.0),
+        (RateLimited, "GitLab answered 429: 429 failed", 60.0),
+        (RateLimited, "GitLab answered 403: 403 failed", 30.0),
         (Undeliverable, "GitLab answered 404: 404 failed", None),
-        (DeliveryError, "GitLab answered 401: 401 failed", None),
+        (
+            Undeliverable,
+            "GitLab refused the bot's token (401: 401 failed); check gitlab.token",
+            None,
+        ),
         (DeliveryError, "GitLab answered 500: 500 failed", None),
         (DeliveryError, "GitLab unreachable: ServerDisconnectedError", None),
     ]

@@ -12,6 +12,7 @@ import pytest
 from gidgetlab.exceptions import GitLabBroken
 
 from bot.messages import Actor, Forge, Level, Platform, Target, TargetKind
+from bot.permissions import PermissionUnavailable
 from connectors.gitlab.client import GitLabApi
 from connectors.gitlab.permissions import GitLabAuthorizer
 from connectors.markdown import marker_comment
@@ -90,8 +91,12 @@ async def test_a_failed_lookup_raises_and_is_not_cached() -> None:
         gitlab.set_access_level(REPO, user, 40)
         gitlab.fail(502, path=MEMBERS)
 
-        with pytest.raises(GitLabBroken):
+        with pytest.raises(PermissionUnavailable) as unavailable:
             await authorize.level_for(actor(user.id), MR)
+        assert str(unavailable.value) == (
+            "could not check the permission on group/project: GitLab answered 502"
+        )
+        assert isinstance(unavailable.value.__cause__, GitLabBroken)
         assert await authorize.level_for(actor(user.id), MR) == Level.ADMIN
 
 
