@@ -190,10 +190,12 @@ async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool)
         return EXIT_ERROR
     outbox = OutboxQueue(database)
     try:
-        if keys is not None or retry_all:
-            count = await outbox.requeue_dead(None if retry_all else keys, SystemClock().now())
+        if retry_all:
+            count = await outbox.requeue_dead(None, SystemClock().now())
             print(f"requeued {count} message(s)")
             return EXIT_OK
+        if keys is not None:
+            return await _retry(outbox, keys)
         letters = await outbox.dead_letters(limit=DEAD_LETTER_LISTING)
         waiting = await outbox.waiting_for_connector(_served_platforms(config))
     finally:
@@ -211,6 +213,21 @@ async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool)
         )
         print(f"waiting for a connector: {count} message(s) for {platform} ({why})")
     return EXIT_OK
+
+
+async def _retry(outbox: OutboxQueue, keys: list[str]) -> int:
+    """Requeue each key that is a dead letter; name every key that is not, and exit 1."""
+    count, unknown = 0, []
+    for key in dict.fromkeys(keys):
+        requeued = await outbox.requeue_dead([key], SystemClock().now())
+        count += requeued
+        if not requeued:
+            unknown.append(key)
+    if count or not unknown:
+        print(f"requeued {count} message(s)")
+    for key in unknown:
+        print(f"chatops: no dead letter with key {key}", file=sys.stderr)
+    return EXIT_ERROR if unknown else EXIT_OK
 
 
 def _served_platforms(config: Config) -> set[str]:
