@@ -10,6 +10,12 @@ Invariants:
 - All ``Reply`` text is plain text: Markdown and HTML in it are escaped, and mentions
   (``@user``, ``@org/team``, ``@all``) are broken with a zero-width space so that echoed
   user text never pings anyone. Code goes into a fence longer than any backtick run in it.
+- The one markup ``Reply`` text may carry is an inline code span (`` `help` ``), as on
+  Slack and Discord: a backtick run, text on the same line, and a run of the same length
+  is passed through unchanged, so it shows as code. A code span is inert on both forges
+  (no markup, HTML, links or mentions inside it), so echoed text gains nothing by using
+  one. A span holding ``|`` (it would split a table cell) or ``<!--`` (it would look like
+  a marker) is escaped as plain text instead, as is an unmatched backtick.
 - The result is at most ``limit`` characters. When the body would be longer, whole lines
   are dropped from the end and "... and N more lines" is said instead; an open code fence
   or ``<details>`` is closed first, and the marker is always kept.
@@ -37,6 +43,9 @@ _ESCAPED = re.compile(r"([\\`*_\[\]~|])")
 # line starts that Markdown reads as a heading, quote, list item or setext underline
 _BLOCK_START = re.compile(r"^(\s*)(>|[#+-](?=\s|$)|=+\s*$|\d+[.)](?=\s|$))", re.MULTILINE)
 _ZERO_WIDTH_SPACE = "&#8203;"
+# CommonMark's code span on one line: a backtick run, then text, then a run as long
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
+_NOT_IN_SPANS = ("|", "<!--")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +94,28 @@ def render_markdown(reply: Reply, options: MarkdownOptions) -> str:
 
 
 def escape_text(text: str) -> str:
-    """Plain text as inert Markdown: no markup, no HTML, no mentions."""
+    """Plain text as inert Markdown: no markup, no HTML, no mentions; code spans kept."""
+    return "\n".join(_escape_line(line) for line in text.split("\n"))
+
+
+def _escape_line(line: str) -> str:
+    parts: list[str] = []
+    position = 0
+    for span in _CODE_SPAN.finditer(line):
+        if any(unsafe in span.group(2) for unsafe in _NOT_IN_SPANS):
+            continue
+        parts.append(_escape_plain(line[position : span.start()], line_start=position == 0))
+        parts.append(span.group(0))
+        position = span.end()
+    parts.append(_escape_plain(line[position:], line_start=position == 0))
+    return "".join(parts)
+
+
+def _escape_plain(text: str, *, line_start: bool) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _ESCAPED.sub(r"\\\1", text)
-    text = _BLOCK_START.sub(_escape_block_start, text)
+    if line_start:
+        text = _BLOCK_START.sub(_escape_block_start, text)
     return _MENTION.sub("@" + _ZERO_WIDTH_SPACE, text)
 
 

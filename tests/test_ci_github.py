@@ -351,11 +351,11 @@ async def test_rescan_refuses_a_merged_pull_request_and_status_needs_one(
         assert comments == [
             "> @&#8203;chatops rescan\n\n"
             "⚠️ **Not rescanned: Codertocat/Hello-World#1 is merged**\n\n"
-            "\\`rescan\\` only starts CI on open pull requests.",
+            "`rescan` only starts CI on open pull requests.",
             f"> @&#8203;chatops status {REPO}\n\n"
-            "❌ **Wrong arguments for \\`status\\`**\n\n"
-            f"\\`status\\` works on a pull or merge request, and {REPO} is not one "
-            "(say \\`status owner/repo#12\\`).\n\n"
+            "❌ **Wrong arguments for `status`**\n\n"
+            f"`status` works on a pull or merge request, and {REPO} is not one "
+            "(say `status owner/repo#12`).\n\n"
             "- **Usage**: status \\[TARGET\\]\n"
             "- **Examples**: status<br>status acme/web#12<br>status #12",
         ]

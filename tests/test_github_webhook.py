@@ -223,7 +223,7 @@ async def test_a_reader_running_a_write_command_is_denied_naming_the_level(
         [invocation_id] = await invocation_ids()
         assert bot_comments(stack) == [
             "> @&#8203;chatops deploy\n\n❌ **Permission denied**\n\n"
-            "\\`deploy\\` needs write access; you have read.\n\n"
+            "`deploy` needs write access; you have read.\n\n"
             f"{marker_comment('reply:' + invocation_id)}"
         ]
 

@@ -139,7 +139,7 @@ async def test_only_gitlab_users_on_gitlab_projects_are_looked_up(
 def denial(invocation_id: str, command: str, needed: str, have: str) -> str:
     return (
         f"> @&#8203;chatops {command}\n\n❌ **Permission denied**\n\n"
-        f"\\`{command}\\` needs {needed} access; you have {have}.\n\n"
+        f"`{command}` needs {needed} access; you have {have}.\n\n"
         f"{marker_comment('reply:' + invocation_id)}"
     )
 

@@ -166,7 +166,7 @@ async def test_nul_and_lone_surrogates_are_escaped_and_answered_on_every_databas
         assert row.invocation["text"] == stored
         await wait_until(lambda: sent(2))
         [reply] = bot_comments(stack)
-        assert reply.split("\n\n")[1] == "❌ **Wrong arguments for \\`ping\\`**"
+        assert reply.split("\n\n")[1] == "❌ **Wrong arguments for `ping`**"
 
 
 async def test_a_command_line_over_the_limit_gets_a_usage_error_saying_so(

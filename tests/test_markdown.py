@@ -37,7 +37,7 @@ def test_a_full_reply_renders_every_part_in_order() -> None:
         "\n"
         "Two checks failed.\n"
         "\n"
-        "Say \\`restart\\` to run them again.\n"
+        "Say `restart` to run them again.\n"
         "\n"
         "- **head**: abc1234\n"
         "- **author**: octocat\n"
@@ -123,3 +123,23 @@ def test_a_cut_inside_a_code_fence_closes_the_fence() -> None:
 def test_markers_cannot_close_their_own_comment() -> None:
     assert marker_comment("sticky:summary") == "<!-- chatops:sticky:summary -->"
     assert marker_comment("a-->b") == "<!-- chatops:a- ->b -->"
+
+
+def test_inline_code_spans_render_as_code_and_the_text_around_them_stays_escaped() -> None:
+    text = "Say `help secrets` or ``a `tick` here``, not *this* @octocat"
+
+    assert escape_text(text) == (
+        "Say `help secrets` or ``a `tick` here``, not \\*this\\* @&#8203;octocat"
+    )
+
+
+def test_a_code_span_in_echoed_text_is_inert_and_unsafe_or_unmatched_ones_are_escaped() -> None:
+    text = "- `@everyone <b>` then `a|b` and `<!-- chatops:x -->` and one ` left"
+
+    assert escape_text(text) == (
+        "\\- `@everyone <b>` then \\`a\\|b\\` and \\`&lt;!-- chatops:x --&gt;\\` and one \\` left"
+    )
+
+
+def test_a_line_that_starts_with_a_code_span_is_not_read_as_a_block() -> None:
+    assert escape_text("`#1` first\n# second `x`") == "`#1` first\n\\# second `x`"
