@@ -48,6 +48,7 @@ from bot.config import Config, ServerSettings
 from bot.context import Services
 from bot.delivery import Connector
 from bot.forge import CiEventSink
+from bot.home import documentation_url, home_handler
 from bot.integrations import CombinedAuthorizer, Integration, Registry, ScheduledJob
 from bot.messages import Platform
 from bot.metrics import Metrics
@@ -117,6 +118,7 @@ def create_app(
     app.cleanup_ctx.append(_pipeline_ctx(commands))
     app.cleanup_ctx.append(_workers_ctx)
     app.cleanup_ctx.append(_scheduler_ctx)
+    app.router.add_get("/", home_handler(version(), documentation_url()))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
