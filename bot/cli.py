@@ -49,6 +49,8 @@ from commands import builtin_commands
 from connectors.discord.invite import InviteError, invite_url
 from connectors.doctor import platform_checks, webhook_platforms
 from connectors.endpoints import startup_banner
+from connectors.github.create_app import CreateAppError, CreateAppOptions, register_app
+from connectors.github.create_app import describe as describe_app
 from connectors.github.setup import SetupError, describe, setup_repo
 from connectors.integrations import enabled_integrations, open_forges
 from connectors.shell.client import ShellConnector
@@ -101,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INTERRUPTED
     if command == "dead-letters":
         return asyncio.run(_dead_letters(config, args.retry, args.retry_all))
+    if command == "github" and args.github_command == "create-app":
+        return asyncio.run(_github_create_app(config, args))
     if command == "github":
         return asyncio.run(_github_setup_repo(config, args.repo))
     if command == "doctor":
@@ -140,6 +144,15 @@ def _parser() -> argparse.ArgumentParser:
         "setup-repo", help="create or update a repository webhook with a fresh secret (token mode)"
     )
     setup.add_argument("repo", metavar="OWNER/REPO")
+    create_app = github_sub.add_parser(
+        "create-app", help="register the bot's GitHub App from a manifest (in your browser)"
+    )
+    create_app.add_argument("--org", help="create it for this organization (default: you)")
+    create_app.add_argument("--public-url", metavar="URL", help="default: bot.public_url")
+    create_app.add_argument(
+        "--out", metavar="DIR", default=".", help="where the key and secret go (default: .)"
+    )
+    create_app.add_argument("--port", type=int, default=0, help="local port (default: any free)")
     slack = sub.add_parser("slack", help="Slack set-up tasks")
     slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="TASK")
     manifest = slack_sub.add_parser(
@@ -257,6 +270,21 @@ async def _github_setup_repo(config: Config, repo: str) -> int:
     finally:
         await database.close()
     describe(result, repo, sys.stdout)
+    return EXIT_OK
+
+
+async def _github_create_app(config: Config, args: argparse.Namespace) -> int:
+    options = CreateAppOptions(
+        out_dir=Path(args.out), org=args.org, public_url=args.public_url, port=args.port
+    )
+    timeout = aiohttp.ClientTimeout(total=config.github.request_timeout)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            app = await register_app(config, options, session, sys.stdout)
+    except CreateAppError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    describe_app(app, config, sys.stdout)
     return EXIT_OK
 
 

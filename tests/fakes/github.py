@@ -12,16 +12,20 @@ must handle, not a misuse.
 
 Calls are recorded as they are answered (``calls``); failures and latency can be scripted
 per operation (``fail``, ``delay``). Responses carry GitHub's ``x-ratelimit-*`` headers.
-The helpers below seed and inspect state. Layout: ``github_contract`` (the spec),
-``github_auth`` (JWTs and tokens), ``github_state`` (what is remembered), ``github_render``
-(JSON shapes, as the spec's schemas name fields), ``github_handlers`` and ``github_ci``
-(behaviour per operation). The fake's own tests check its responses against the schemas.
+The App manifest flow's web pages and code conversion are served too
+(``github_manifest``). The helpers below seed and inspect state. Layout:
+``github_contract`` (the spec), ``github_auth`` (JWTs and tokens), ``github_state`` (what
+is remembered), ``github_render`` (JSON shapes, as the spec's schemas name fields),
+``github_handlers`` and ``github_ci`` (behaviour per operation). The fake's own tests
+check its responses against the schemas.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import secrets
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
@@ -32,12 +36,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from tests.fakes.github_auth import Auth
 from tests.fakes.github_ci import ci_behaviours
 from tests.fakes.github_contract import Contract, Match, default_contract
 from tests.fakes.github_handlers import Ctx, Handler, Reply, behaviours
+from tests.fakes.github_manifest import ManifestFlow
 from tests.fakes.github_render import Render
 from tests.fakes.github_secrets import SecretsSeeder, secrets_behaviours
 from tests.fakes.github_state import (
@@ -124,6 +131,10 @@ class FakeGitHub:
             **secrets_behaviours(),
         }
         self.secrets = SecretsSeeder(self.world)  # CI secrets and repository files
+        # the App manifest flow (tests.fakes.github_manifest): web pages, then the conversion
+        self.manifest_flow = ManifestFlow(self.contract, clock, violations=self.violations)
+        self.conversions: list[dict[str, Any]] = []  # what each conversion answered
+        self._handlers["apps/create-from-manifest"] = self._create_from_manifest
         self._failures: dict[str, deque[Reply]] = {}
         self._delays: dict[str, float] = {}
         self._runner: web.AppRunner | None = None
@@ -131,6 +142,7 @@ class FakeGitHub:
 
     async def __aenter__(self) -> Self:
         app = web.Application()
+        app.add_routes(self.manifest_flow.routes())
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -453,6 +465,42 @@ class FakeGitHub:
     @property
     def cancellations(self) -> list[tuple[str, int]]:
         return self.world.cancellations
+
+    # The App manifest flow
+
+    def _create_from_manifest(self, ctx: Ctx) -> Reply:
+        """The App the code stands for, with a fresh key the fake accepts JWTs for from now
+        on (it becomes the fake's App, as if a test had passed ``app_public_key``)."""
+        submitted = self.manifest_flow.take(ctx.params["code"])
+        if submitted is None:
+            return Reply(404, {"message": "Not Found"})
+        manifest = submitted.manifest
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        ).decode()
+        app_id = 1000 + self.world.next_id("app")
+        slug = re.sub(r"[^a-z0-9]+", "-", str(manifest.get("name", "app")).lower()).strip("-")
+        self.world.app_id, self.world.app_slug = str(app_id), slug
+        self._auth = Auth(self.world, key.public_key())
+        body = {
+            **ctx.render.app(),
+            "name": manifest.get("name", slug),
+            "description": manifest.get("description", ""),
+            "external_url": manifest["url"],
+            "owner": ctx.render.user(submitted.owner),
+            "permissions": dict(manifest.get("default_permissions") or {}),
+            "events": list(manifest.get("default_events") or []),
+            "installations_count": 0,
+            "client_id": f"Iv23li{secrets.token_hex(7)}",
+            "client_secret": secrets.token_hex(20),
+            "webhook_secret": secrets.token_hex(20) if manifest.get("hook_attributes") else None,
+            "pem": pem,
+        }
+        self.conversions.append(body)
+        return Reply(201, body)
 
     # Serving
 

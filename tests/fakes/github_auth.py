@@ -1,5 +1,6 @@
 """Who is calling the fake GitHub, decided as GitHub decides it.
 
+``/app-manifests/{code}/conversions`` takes no credentials (the code is one).
 ``/app`` and ``/app/...`` operations take ``Authorization: Bearer <JWT>``: RS256, verified
 with the App's public key, ``iss`` equal to the App id, ``iat`` not in the future (30 s of
 skew allowed), ``exp - iat`` at most 600 s and ``exp`` still ahead. Anything else takes
@@ -25,6 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from tests.fakes.github_handlers import Reply
 from tests.fakes.github_state import Grant, World
 
+# operations GitHub serves without credentials: the manifest code is the credential
+UNAUTHENTICATED = frozenset({"/app-manifests/{code}/conversions"})
+ANONYMOUS = ""
 JWT_MAX_LIFETIME = 600
 JWT_CLOCK_SKEW = 30
 NOT_DECODED = "A JSON web token could not be decoded"
@@ -43,6 +47,8 @@ class Auth:
         """The grant the request acts under, or the refusal to send back."""
         scheme, _, credential = (header or "").partition(" ")
         scheme, credential = scheme.lower(), credential.strip()
+        if template in UNAUTHENTICATED:
+            return Grant(ANONYMOUS)
         if template == "/app" or template.startswith("/app/"):
             if scheme != "bearer" or not credential:
                 return _refuse(NOT_DECODED, "needs an App JWT (Bearer)")

@@ -27,6 +27,8 @@ SPEC_PATH = (
     / "openapi"
     / "github-rest-bot-subset.openapi.json"
 )
+# operations added after the subset was cut, each file cut the same way (see PROVENANCE.md)
+EXTRA_SPEC_PATHS = (SPEC_PATH.with_name("github-rest-app-manifests.openapi.json"),)
 METHODS = ("get", "put", "post", "patch", "delete")
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -250,4 +252,19 @@ def _path_pattern(segments: list[str], integers: frozenset[str]) -> re.Pattern[s
 @cache
 def default_contract() -> Contract:
     """The bot's subset of GitHub's REST description, parsed once per process."""
-    return Contract(json.loads(SPEC_PATH.read_text(encoding="utf-8")))
+    spec = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    for extra in EXTRA_SPEC_PATHS:
+        spec = merged_spec(spec, json.loads(extra.read_text(encoding="utf-8")))
+    return Contract(spec)
+
+
+def merged_spec(spec: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` with ``extra``'s paths and components (cut from the same description, so a
+    component both hold is the same; ``spec``'s is kept)."""
+    components = {
+        section: {**extra.get("components", {}).get(section, {}), **items}
+        for section, items in spec.get("components", {}).items()
+    }
+    for section, items in extra.get("components", {}).items():
+        components.setdefault(section, dict(items))
+    return {**spec, "paths": {**spec["paths"], **extra["paths"]}, "components": components}
