@@ -1,5 +1,5 @@
 """The ``chatops`` command: init, doctor, serve, shell, migrate, check-config, dead-letters,
-github, slack, discord, report-usage.
+github, gitlab, slack, discord, report-usage.
 
 Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
 ``chatops.toml`` in the working directory when it exists (what ``chatops init`` writes),
@@ -52,6 +52,9 @@ from connectors.endpoints import startup_banner
 from connectors.github.create_app import CreateAppError, CreateAppOptions, register_app
 from connectors.github.create_app import describe as describe_app
 from connectors.github.setup import SetupError, describe, setup_repo
+from connectors.gitlab.setup import SetupError as GitLabSetupError
+from connectors.gitlab.setup import describe as describe_project
+from connectors.gitlab.setup import setup_project
 from connectors.integrations import enabled_integrations, open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
@@ -107,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_github_create_app(config, args))
     if command == "github":
         return asyncio.run(_github_setup_repo(config, args.repo))
+    if command == "gitlab":
+        return asyncio.run(_gitlab_setup_project(config, args.project, args.force))
     if command == "doctor":
         return asyncio.run(_doctor(config))
     if command == "slack":
@@ -153,6 +158,15 @@ def _parser() -> argparse.ArgumentParser:
         "--out", metavar="DIR", default=".", help="where the key and secret go (default: .)"
     )
     create_app.add_argument("--port", type=int, default=0, help="local port (default: any free)")
+    gitlab = sub.add_parser("gitlab", help="GitLab set-up tasks")
+    gitlab_sub = gitlab.add_subparsers(dest="gitlab_command", required=True, metavar="TASK")
+    project_setup = gitlab_sub.add_parser(
+        "setup-project", help="create or update the project's webhook (idempotent)"
+    )
+    project_setup.add_argument("project", metavar="GROUP/PROJECT")
+    project_setup.add_argument(
+        "--force", action="store_true", help="write the hook even if it looks set up (new token)"
+    )
     slack = sub.add_parser("slack", help="Slack set-up tasks")
     slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="TASK")
     manifest = slack_sub.add_parser(
@@ -285,6 +299,18 @@ async def _github_create_app(config: Config, args: argparse.Namespace) -> int:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_ERROR
     describe_app(app, config, sys.stdout)
+    return EXIT_OK
+
+
+async def _gitlab_setup_project(config: Config, project: str, force: bool) -> int:
+    timeout = aiohttp.ClientTimeout(total=config.gitlab.request_timeout)
+    try:
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            result = await setup_project(config, project, session, force=force)
+    except GitLabSetupError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    describe_project(result, project, sys.stdout)
     return EXIT_OK
 
 

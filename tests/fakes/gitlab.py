@@ -14,6 +14,7 @@ The real gidgetlab client reaches it through its base URL. What it serves:
   authenticated ``User`` in ``request[USER_KEY]``, so CI routes (``tests.fakes.gitlab_ci``)
   need not know how projects are named.
 - **Members**: ``GET /projects/:id/members/all/:user_id`` (404 for non-members).
+- **Project webhooks** (``tests.fakes.gitlab_hooks``): list, add, get, edit; Maintainer only.
 - **Notes** on merge requests and issues: create, list (paginated, ``Link`` header), edit;
   **award emoji** on notes: create (404 "... has already been taken" when the user already
   awarded that name, as GitLab answers), list.
@@ -38,6 +39,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from tests.fakes.gitlab_ci import GitLabCiState, ci_routes
+from tests.fakes.gitlab_hooks import GitLabHookState, hook_routes
 
 API = "/api/v4"
 PROJECT_KEY = web.RequestKey("gitlab_project", object)
@@ -152,6 +154,7 @@ class FakeGitLab:
     ) -> None:
         self.world = GitLabWorld(clock=clock)
         self.ci = GitLabCiState(clock=clock)
+        self.hooks = GitLabHookState(clock=clock, access_level=self._access_level)
         self.calls: list[Call] = []
         self.bot = self.add_user(bot_username, user_id=bot_user_id, bot=True)
         self.world.tokens[token] = self.bot.id
@@ -164,6 +167,7 @@ class FakeGitLab:
         app = web.Application(middlewares=[self._middleware])
         app.add_routes(self._routes())
         app.add_routes(ci_routes(self.ci))
+        app.add_routes(hook_routes(self.hooks, _who))
         app.router.add_route("*", "/{tail:.*}", _not_found)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -279,6 +283,9 @@ class FakeGitLab:
         content = {"message": f"{status} {HTTPStatus(status).phrase}"} if body is None else body
         failure = Failure(status, dict(headers or {}), content, method, path)
         self._failures.extend([failure] * times)
+
+    def _access_level(self, project_id: int, user_id: int) -> int:
+        return self.world.members.get((project_id, user_id), 0)
 
     # Serving
 
@@ -541,6 +548,10 @@ def _user(request: web.Request) -> User:
     user = request[USER_KEY]
     assert isinstance(user, User)
     return user
+
+
+def _who(request: web.Request) -> tuple[int, int]:
+    return _project(request).id, _user(request).id
 
 
 def _paginated(request: web.Request, items: list[Any]) -> web.Response:
