@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import stat
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -296,3 +298,54 @@ def test_the_readme_permission_table_is_the_one_the_manifest_is_made_from() -> N
     )
     assert block is not None
     assert block.group(1) == permissions_table()
+
+
+async def test_the_command_line_runs_the_flow(tmp_path: Path) -> None:
+    """``chatops github create-app`` as a real process: the page URL on its first line."""
+    chatops = Path(sys.executable).parent / "chatops"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHATOPS")}
+    async with FakeGitHub() as github:
+        env |= {"CHATOPS__GITHUB__API_URL": github.url, "CHATOPS__BOT__PUBLIC_URL": PUBLIC_URL}
+        process = await asyncio.create_subprocess_exec(
+            str(chatops),
+            *("github", "create-app", "--out", str(tmp_path / "app")),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        assert process.stdout is not None
+        first = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+        found = re.match(r"Open (http://127\.0\.0\.1:\d+/) in a browser", first)
+        assert found is not None, first
+        seen = await browse(found.group(1))
+        rest, err = await asyncio.wait_for(process.communicate(), 30)
+
+    assert (process.returncode, err.decode(), seen[0]) == (0, "", 200)
+    key, secret = tmp_path / "app" / "github-app.pem", tmp_path / "app" / "github-webhook-secret"
+    assert first == (
+        f"Open {found.group(1)} in a browser signed in to GitHub: it sends the App's manifest "
+        "to GitHub, where you name the App and create it. Waiting up to 600 s ...\n"
+    )
+    assert rest.decode() == (
+        "created the GitHub App chatops (id 1001) owned by octo-admin: "
+        "https://github.com/apps/chatops\n"
+        f"wrote {key} (the private key), readable by you only\n"
+        f"wrote {secret} (the webhook secret), readable by you only\n"
+        "\n"
+        "Add to the configuration:\n"
+        "\n"
+        "[github]\n"
+        "enabled = true\n"
+        f'api_url = "{github.url}"\n'
+        "app_id = 1001\n"
+        f'private_key = "file:{key}"\n'
+        f'webhook_secrets = ["file:{secret}"]\n'
+        "\n"
+        "Next:\n"
+        "  1. install the App on your repositories: "
+        "https://github.com/apps/chatops/installations/new\n"
+        "  2. chatops doctor   checks the App's key and where it is installed\n"
+        "  3. chatops serve    where GitHub reaches the App's webhook, "
+        f"{PUBLIC_URL}/webhooks/github\n"
+    )
+    assert github.violations == []
