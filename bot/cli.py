@@ -31,7 +31,9 @@ import aiohttp
 
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
+from bot.config.errors import combine
 from bot.config.platforms.slack import HTTP, SOCKET
+from bot.config.serving import serve_problems
 from bot.context import Services
 from bot.doctor import diagnose, failed, render
 from bot.init import DEFAULT_PATH, InitError, next_steps, write_config
@@ -91,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chatops: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_ERROR
     command: str = args.command
+    problems = serve_problems(config) if command in ("check-config", "serve") else ()
+    if problems:  # what serve's integrations would refuse, said before anything starts
+        print(f"chatops: invalid configuration: {combine(problems)}", file=sys.stderr)
+        return EXIT_ERROR
     if command == "check-config":
         print(render_config(config), end="")
         return EXIT_OK

@@ -18,7 +18,8 @@ Layout
 ------
 Import the public names from this package; the modules below are its implementation.
 
-- ``errors``: ``ConfigError``, raised for every invalid configuration.
+- ``errors``: ``ConfigError``, raised for every invalid configuration; ``ConfigErrors``
+  when there are several (every problem is reported at once).
 - ``secrets``: ``Secret`` and the ``env:NAME`` / ``file:PATH`` reference syntax.
 - ``rules``: per-field rules (``field(metadata=_rules(...))``) and the checks they use.
 - ``settings``: the settings dataclasses and ``Config``.
@@ -29,6 +30,8 @@ Import the public names from this package; the modules below are its implementat
 - ``overrides``: ``CHATOPS__<SECTION>__<KEY>`` environment overrides.
 - ``loader``: ``parse_config`` and ``load_config``.
 - ``render``: ``render_config``.
+- ``serving``: ``serve_problems``, what the web server needs beyond a valid configuration
+  (the platforms' start-up conditions), for ``serve`` and ``check-config``.
 
 Dependencies run one way: ``errors``, ``secrets`` and ``rules`` import nothing from the
 package; ``settings`` builds on them; ``schema``, ``overrides``, ``loader`` and ``render`` build
@@ -56,7 +59,7 @@ from __future__ import annotations
 
 from bot.config.ci import CiSettings, CiWorkflow
 from bot.config.ci_secrets import SecretsSettings, TrackedSecretEntry, UsageToken
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, ConfigErrors
 from bot.config.loader import load_config, parse_config
 from bot.config.overrides import ENV_PREFIX
 from bot.config.render import render_config
@@ -82,6 +85,7 @@ __all__ = [
     "CiWorkflow",
     "Config",
     "ConfigError",
+    "ConfigErrors",
     "DatabaseSettings",
     "LoggingSettings",
     "OutboxSettings",

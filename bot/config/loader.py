@@ -8,6 +8,9 @@ object, which checks itself.
 Invariants
 ----------
 - Unknown keys and missing required keys are errors; nothing is silently ignored.
+- Every problem is reported: the walk goes on past a bad key and raises them all at the
+  end (``ConfigErrors``), in the order of the sections and keys. An object whose fields
+  are wrong is not constructed, so its cross-field checks wait for the fields' fixes.
 - Every failure is a ``ConfigError`` with the full dotted key path, suffixed with
   ``(from VARIABLE)`` when an environment override supplied the value.
 - Secret values are read once, here, at load time: ``env:NAME`` from the mapping passed in
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, combine, each
 from bot.config.overrides import ENV_PREFIX, _apply_overrides
 from bot.config.rules import _rules_of
 from bot.config.schema import (
@@ -78,28 +81,41 @@ class _Loader:
         if not isinstance(raw, Mapping):
             raise self.error(path, f"expected a table, got {_describe(raw)}")
         keyed = _keyed_fields(cls)
-        for name in raw:
-            if name not in keyed:
-                raise self.error(_join(path, str(name)), _unknown_key(str(name), keyed))
+        errors = [
+            self.error(_join(path, str(name)), _unknown_key(str(name), keyed))
+            for name in raw
+            if name not in keyed
+        ]
         hints = typing.get_type_hints(cls)
         kwargs: dict[str, Any] = {}
         for name, f in keyed.items():
             here = _join(path, name)
             if name not in raw:
                 if _is_required(f):
-                    raise self.error(here, "missing required key")
+                    errors.append(self.error(here, "missing required key"))
                 continue
             value = raw[name]
             secret_slot = _rules_of(f).secret_into
-            if secret_slot is not None and isinstance(value, str) and _is_reference(value):
-                kwargs[secret_slot] = self.secret(value, here)
-                kwargs[name] = ""
-            else:
-                kwargs[name] = self.value(hints[name], value, here)
+            try:
+                if secret_slot is not None and isinstance(value, str) and _is_reference(value):
+                    kwargs[secret_slot] = self.secret(value, here)
+                    kwargs[name] = ""
+                else:
+                    kwargs[name] = self.value(hints[name], value, here)
+            except ConfigError as err:
+                errors.append(err)  # already has its full path
+                continue
+            reason = _rule_problem(f, kwargs[name])
+            if reason is not None:  # said here, in key order, as construction would
+                errors.append(self.error(here, reason))
+        if errors:  # the object's cross-field checks assume valid fields: not run
+            raise combine(errors)
         try:
             return cls(**kwargs)
         except ConfigError as err:
-            raise self.error(_join(path, err.path), err.reason) from None
+            raise combine(
+                [self.error(_join(path, single.path), single.reason) for single in each(err)]
+            ) from None
 
     def value(self, hint: Any, raw: object, path: str) -> Any:
         if hint is bool:
@@ -139,7 +155,15 @@ class _Loader:
         if item is not None:
             if not isinstance(raw, list | tuple):
                 raise self.error(path, f"expected an array, got {_describe(raw)}")
-            return tuple(self.value(item, each, f"{path}[{i}]") for i, each in enumerate(raw))
+            items, errors = [], []
+            for i, element in enumerate(raw):
+                try:
+                    items.append(self.value(item, element, f"{path}[{i}]"))
+                except ConfigError as err:
+                    errors.append(err)
+            if errors:
+                raise combine(errors)
+            return tuple(items)
         inner = _optional_inner(hint)
         if inner is not None:
             return None if raw is None else self.value(inner, raw, path)
@@ -192,6 +216,14 @@ class _Loader:
         if not text:
             raise self.error(path, f"refers to file {file}, which is empty")
         return Secret(f"file:{file}", text)
+
+
+def _rule_problem(f: dataclasses.Field[Any], value: object) -> str | None:
+    """The first of ``f``'s rules that ``value`` breaks, as ``_Section`` checks them."""
+    rules = _rules_of(f)
+    if rules.normalize is not None:
+        value = rules.normalize(value)
+    return next((reason for check in rules.checks if (reason := check(value))), None)
 
 
 def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], *, base_dir: Path) -> Config:

@@ -1,7 +1,9 @@
 """``_Section``: the base of every settings dataclass.
 
-Construction runs each field's rules (``bot.config.rules``), then the class's cross-field
-``_check``. Errors carry a path relative to the object; the loader prefixes its own.
+Construction runs each field's rules (``bot.config.rules``) and reports every field that
+breaks one (the first broken rule of each), then, when all fields pass, the class's
+cross-field ``_check``, which may raise a ``ConfigErrors`` for several problems.
+Errors carry a path relative to the object; the loader prefixes its own.
 No module state: importing this module only defines things.
 """
 
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, combine
 from bot.config.rules import _rules_of
 
 
@@ -21,16 +23,18 @@ class _Section:
     """
 
     def __post_init__(self) -> None:
+        errors: list[ConfigError] = []
         for f in fields(self):
             rules = _rules_of(f)
             value = getattr(self, f.name)
             if rules.normalize is not None:
                 value = rules.normalize(value)
                 object.__setattr__(self, f.name, value)
-            for check in rules.checks:
-                reason = check(value)
-                if reason is not None:
-                    raise ConfigError(f.name, reason)
+            reason = next((r for check in rules.checks if (r := check(value))), None)
+            if reason is not None:
+                errors.append(ConfigError(f.name, reason))
+        if errors:  # the cross-field checks assume valid fields
+            raise combine(errors)
         self._check()
 
     def _check(self) -> None:

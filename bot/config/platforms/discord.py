@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, combine
 from bot.config.rules import _http_url, _positive, _rules
 from bot.config.secrets import Secret
 from bot.config.section import _Section
@@ -71,12 +71,21 @@ class DiscordSettings(_Section):
     def _check(self) -> None:
         if not self.enabled:
             return
+        errors: list[ConfigError] = []
         if self.bot_token is None:
-            raise ConfigError("bot_token", "Discord is enabled: give the bot token (env:NAME)")
-        if not self.application_id:
-            raise ConfigError("application_id", "Discord is enabled: give the application id")
-        if not self.gateway and not self.public_key:
-            raise ConfigError(
-                "public_key",
-                "with gateway = false, interactions arrive over HTTP: give the public key",
+            errors.append(
+                ConfigError("bot_token", "Discord is enabled: give the bot token (env:NAME)")
             )
+        if not self.application_id:
+            errors.append(
+                ConfigError("application_id", "Discord is enabled: give the application id")
+            )
+        if not self.gateway and not self.public_key:
+            errors.append(
+                ConfigError(
+                    "public_key",
+                    "with gateway = false, interactions arrive over HTTP: give the public key",
+                )
+            )
+        if errors:
+            raise combine(errors)

@@ -8,14 +8,16 @@ scope).
 the new one next to the old one while rotating. ``signing_tokens`` are the optional
 signing tokens (``webhook-signature``): a delivery that carries a signature is checked
 against them, and with ``require_signature`` a delivery without one is refused. The
-application refuses to start with GitLab enabled and no webhook token.
+web server refuses to start with GitLab enabled and no webhook token, or with a signing
+token that is not ``whsec_`` and base64 (``bot.config.serving`` names both before it
+starts); ``chatops shell`` needs neither, it only calls the API.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, combine
 from bot.config.rules import _at_least, _http_url, _non_empty, _positive, _rules
 from bot.config.secrets import Secret
 from bot.config.section import _Section
@@ -41,9 +43,14 @@ class GitLabSettings(_Section):
     def _check(self) -> None:
         if not self.enabled:
             return
+        errors: list[ConfigError] = []
         if self.token is None:
-            raise ConfigError("token", "GitLab is enabled: give an access token")
+            errors.append(ConfigError("token", "GitLab is enabled: give an access token"))
         if self.require_signature and not self.signing_tokens:
-            raise ConfigError(
-                "signing_tokens", "require_signature is set: give at least one signing token"
+            errors.append(
+                ConfigError(
+                    "signing_tokens", "require_signature is set: give at least one signing token"
+                )
             )
+        if errors:
+            raise combine(errors)

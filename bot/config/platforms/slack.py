@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.config.errors import ConfigError
+from bot.config.errors import ConfigError, combine
 from bot.config.rules import _http_url, _one_of, _positive, _rules
 from bot.config.secrets import Secret
 from bot.config.section import _Section
@@ -57,17 +57,28 @@ class SlackSettings(_Section):
     def _check(self) -> None:
         if not self.enabled:
             return
+        errors: list[ConfigError] = []
         if self.bot_token is None:
-            raise ConfigError("bot_token", "Slack is enabled: give the bot token (xoxb-...)")
-        if not self.bot_token.reveal().startswith("xoxb-"):
-            raise ConfigError("bot_token", "must be a bot token, which starts with xoxb-")
+            errors.append(
+                ConfigError("bot_token", "Slack is enabled: give the bot token (xoxb-...)")
+            )
+        elif not self.bot_token.reveal().startswith("xoxb-"):
+            errors.append(ConfigError("bot_token", "must be a bot token, which starts with xoxb-"))
         if self.mode == HTTP and self.signing_secret is None:
-            raise ConfigError("signing_secret", "mode is http: give the app's signing secret")
-        if self.mode == SOCKET and self.app_token is None:
-            raise ConfigError("app_token", "mode is socket: give an app-level token (xapp-...)")
-        app_token = self.app_token.reveal() if self.app_token is not None else ""
-        if self.mode == SOCKET and not app_token.startswith("xapp-"):
-            raise ConfigError("app_token", "must be an app-level token, which starts with xapp-")
+            errors.append(
+                ConfigError("signing_secret", "mode is http: give the app's signing secret")
+            )
+        app_token = self.app_token.reveal() if self.app_token is not None else None
+        if self.mode == SOCKET and app_token is None:
+            errors.append(
+                ConfigError("app_token", "mode is socket: give an app-level token (xapp-...)")
+            )
+        elif self.mode == SOCKET and not (app_token or "").startswith("xapp-"):
+            errors.append(
+                ConfigError("app_token", "must be an app-level token, which starts with xapp-")
+            )
+        if errors:
+            raise combine(errors)
 
     @property
     def socket_mode(self) -> bool:
