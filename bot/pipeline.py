@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -62,7 +62,7 @@ class Pipeline:
     inbox_heartbeat: Heartbeat | None = None
     outbox_heartbeat: Heartbeat | None = None
     # submits given up at the deadline, still finishing (or rolling back) in the background
-    _abandoned: set[asyncio.Task[bool]] = field(default_factory=set)
+    _abandoned: set[asyncio.Task[tuple[int, int]]] = field(default_factory=set)
 
     async def submit(self, invocation: Invocation, *, acknowledge: bool = False) -> bool:
         """Persist an invocation; False (and no work) if its delivery key was seen before.
@@ -70,46 +70,74 @@ class Pipeline:
         With ``acknowledge``, an acknowledgement of the message that carried the command
         (``reply_to.message``: a 👀 reaction, say) is queued with it, atomically.
         """
-        started = self.clock.monotonic()
-        acknowledgement = (
-            Outgoing(
-                target=invocation.reply_to,
-                reply=Reply(title=""),
-                key=acknowledgement_key(invocation.id),
-                invocation_id=invocation.id,
-                kind=OutgoingKind.ACKNOWLEDGEMENT,
-            )
-            if acknowledge
-            else None
+        accepted, _queued = await self.submit_event(
+            [invocation], acknowledge=acknowledge, notices=()
         )
-        ids = {"invocation_id": invocation.id, "delivery_key": invocation.delivery_key}
+        return accepted == 1
+
+    async def submit_event(
+        self,
+        invocations: Sequence[Invocation],
+        *,
+        acknowledge: bool,
+        notices: Sequence[Outgoing],
+    ) -> tuple[int, int]:
+        """Persist one platform event's commands and notices, all within one deadline.
+
+        Each invocation is stored (or found a duplicate) in its own transaction, the first
+        with the event's acknowledgement when ``acknowledge``; then the notices (usage
+        errors, "only the first N ran") go to the outbox, idempotent by their keys.
+        Returns (invocations accepted, notices newly queued). Past ``intake_deadline`` it
+        raises ``IntakeUnavailable``: what was stored stays, and the redelivery stores the
+        rest once.
+        """
+        started = self.clock.monotonic()
+        first = invocations[0] if invocations else None
+        ids = (
+            {"invocation_id": first.id, "delivery_key": first.delivery_key}
+            if first is not None
+            else {"invocation_id": "-", "delivery_key": "-"}
+        )
+
+        async def store() -> tuple[int, int]:
+            now = self.clock.now()
+            accepted = 0
+            for position, invocation in enumerate(invocations):
+                acknowledgement = (
+                    _acknowledgement(invocation) if acknowledge and position == 0 else None
+                )
+                accepted += await self.inbox.submit(invocation, now, acknowledgement)
+            queued = 0
+            for notice in notices:
+                queued += await self.outbox.enqueue(notice, now)
+            return accepted, queued
+
         # the store runs in its own task: past the deadline the caller answers at once,
         # while the write finishes or rolls back behind it (a driver busy in a thread,
         # SQLite's busy wait say, cannot be interrupted mid-statement)
-        store = asyncio.create_task(
-            self.inbox.submit(invocation, self.clock.now(), acknowledgement)
-        )
-        done, _ = await asyncio.wait({store}, timeout=self.intake_deadline)
+        task = asyncio.create_task(store())
+        done, _ = await asyncio.wait({task}, timeout=self.intake_deadline)
         if not done:
-            store.cancel()
-            self._abandoned.add(store)
-            store.add_done_callback(self._abandoned.discard)
+            task.cancel()
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
             self.log.warning("not stored within %gs", self.intake_deadline, extra=ids)
             raise IntakeUnavailable(f"could not store the command within {self.intake_deadline:g}s")
         try:
-            accepted = store.result()
+            accepted, queued = task.result()
         except Exception as exc:
             self.log.warning("not stored: %s: %s", type(exc).__name__, exc, extra=ids)
             raise IntakeUnavailable("the database is unavailable") from exc
-        self.metrics.ack_seconds.observe(
-            self.clock.monotonic() - started, platform=invocation.platform.value
-        )
+        if first is not None:
+            self.metrics.ack_seconds.observe(
+                self.clock.monotonic() - started, platform=first.platform.value
+            )
         self.log.info("accepted" if accepted else "duplicate delivery ignored", extra=ids)
         if accepted:
             self.inbox_wake.set()
-            if acknowledge:
-                self.outbox_wake.set()
-        return accepted
+        if (accepted and acknowledge) or queued:
+            self.outbox_wake.set()
+        return accepted, queued
 
     async def settle(self) -> None:
         """Wait for the writes given up at their deadline to commit or roll back."""
@@ -120,6 +148,17 @@ class Pipeline:
         ``waiting_for_connector``, not pending work of this process."""
         served = self.sender.platforms
         return {"inbox": await self.inbox.depth(), "outbox": await self.outbox.depth(served)}
+
+
+def _acknowledgement(invocation: Invocation) -> Outgoing:
+    """The acknowledgement of the message that carried ``invocation`` (a 👀, say)."""
+    return Outgoing(
+        target=invocation.reply_to,
+        reply=Reply(title=""),
+        key=acknowledgement_key(invocation.id),
+        invocation_id=invocation.id,
+        kind=OutgoingKind.ACKNOWLEDGEMENT,
+    )
 
 
 def build_pipeline(

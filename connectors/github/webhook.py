@@ -219,9 +219,7 @@ class WebhookReceiver:
         if isinstance(decoded, CiUpdate):
             return await self._observe(decoded, event, delivery)
         assert isinstance(decoded, Commands)
-        taken = await submit_comment(
-            self.pipeline(), decoded.invocations, decoded.notices, self.clock.now()
-        )
+        taken = await submit_comment(self.pipeline(), decoded.invocations, decoded.notices)
         return web.json_response(taken.as_json(), status=202)
 
     async def _observe(self, update: CiUpdate, event: str, delivery: str) -> web.Response:
