@@ -10,7 +10,8 @@
   user-group authorizer, and the Bolt app;
 - in Socket Mode, an ``on_startup`` hook that opens the connection once the pipeline exists
   (``on_startup`` hooks run after every ``cleanup_ctx`` has started) and an ``on_shutdown``
-  hook that closes it before the workers and the database stop.
+  hook that closes it before the workers and the database stop, and a readiness check
+  (``/readyz`` names ``slack`` while the socket is not connected).
 
 Socket Mode resilience is slack_sdk's ``SocketModeClient``: it reconnects when Slack sends
 ``disconnect`` (``refresh_requested``, ``warning``) or the socket closes or goes stale, and
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.platforms import SlackSettings
@@ -144,7 +147,7 @@ class SlackIntegration:
             command=settings.command,
             bot_token=settings.bot_token.reveal(),
             signing_secret=signing.reveal() if signing is not None else None,
-            log=log,
+            log=bolt_logger(log),
         )
         requests = None
         if signing is not None:
@@ -163,6 +166,8 @@ class SlackIntegration:
                 unverified=limits["unverified"],
             )
         app[SLACK] = SlackRuntime(bolt=bolt, requests=requests)
+        if settings.socket_mode:
+            registry.add_readiness_check("slack", lambda: socket_problem(app[SLACK]))
         yield
 
     async def _open_socket(self, app: web.Application) -> None:
@@ -193,6 +198,38 @@ class SlackIntegration:
                 await runtime.connecting
         if runtime.socket is not None:
             await runtime.socket.close_async()  # type: ignore[no-untyped-call]
+
+
+async def socket_problem(runtime: SlackRuntime) -> str | None:
+    """Readiness in Socket Mode: None while the WebSocket to Slack is connected."""
+    if runtime.socket is None:
+        return "socket mode not started"
+    connected = await runtime.socket.client.is_connected()
+    return None if connected else "socket mode not connected"
+
+
+class _EnvironmentTokenNotice(logging.Filter):
+    """Drops Bolt's "`token` (or SLACK_BOT_TOKEN env variable) will be ignored" warning.
+
+    Why Bolt says it: ``AsyncApp`` reads ``SLACK_BOT_TOKEN`` from the process environment
+    by itself, and the configuration conventionally names that very variable
+    (``bot_token = "env:SLACK_BOT_TOKEN"``); we hand Bolt an ``authorize`` that returns the
+    configured bot token (no ``auth.test`` per process), so Bolt drops the token it found
+    and warns, on every start. Ignoring it is what we want: the configured token is the
+    one used. Passing Bolt a client instead only trades this warning for another, so this
+    one message, and nothing else Bolt logs, is filtered.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_token_skipped()
+
+
+def bolt_logger(log: logging.Logger) -> logging.Logger:
+    """The logger Bolt gets: ``<log>.bolt``, without the notice above (filtered once)."""
+    logger = log.getChild("bolt")
+    if not any(isinstance(f, _EnvironmentTokenNotice) for f in logger.filters):
+        logger.addFilter(_EnvironmentTokenNotice())
+    return logger
 
 
 async def events(request: web.Request) -> web.Response:
