@@ -8,7 +8,9 @@ slash command where it changed (``discord:commands:<application>:<scope>`` in th
 store holds the last definition's fingerprint). Once the whole application has started
 (``on_startup``, so the pipeline exists before the first event), the ``GatewayLeader``
 competes for the gateway lease; on shutdown it closes the session before the workers stop.
-With a ``public_key`` it also mounts ``POST /discord/interactions``.
+With a ``public_key`` it also mounts ``POST /discord/interactions``. With the gateway, it
+registers a readiness check: ``/readyz`` names ``discord`` while this replica holds the
+lease but its session is not connected (a replica without the lease is ready).
 
 An outage at start-up does not stop the bot: sends log in again on first use and wait in
 the outbox meanwhile. A token Discord refuses (401) does stop it, with that reason.
@@ -140,6 +142,8 @@ class DiscordIntegration:
         )
         runtime = DiscordRuntime(http=http, connector=connector, inbound=inbound)
         app[DISCORD] = runtime
+        if settings.gateway:
+            app[REGISTRY].add_readiness_check("discord", lambda: gateway_problem(runtime))
         try:
             yield
         finally:
@@ -165,6 +169,20 @@ class DiscordIntegration:
             log=log,
         )
         runtime.task = asyncio.create_task(runtime.leader.run(runtime.stop), name="discord-leader")
+
+
+async def gateway_problem(runtime: DiscordRuntime) -> str | None:
+    """Readiness: None while this replica's gateway session is connected, or while it holds
+    no session (another replica holds the lease, which is as it should be)."""
+    leader = runtime.leader
+    if leader is None:
+        return "gateway not started"
+    session = leader.session
+    if session is None:
+        return None
+    if session.done():
+        return f"gateway session ended ({session.outcome()})"
+    return None if session.client.is_ready() else "gateway session not connected"
 
 
 async def _stop_gateway(app: web.Application) -> None:
