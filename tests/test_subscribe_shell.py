@@ -1,7 +1,8 @@
 """The channel commands through the shell front door: the whole pipeline, rendered text out.
 
-Each session is a channel of its own; ``echo`` is a test command that prints the target it
-received, to show a short target resolving against the session's default repository.
+Each shell user has one channel, the same in every session; ``echo`` is a test command
+that prints the target it received, to show a short target resolving against the
+channel's default repository.
 """
 
 from __future__ import annotations

@@ -8,6 +8,10 @@ running server (or another shell) without taking or printing their work.
 It works interactively (a prompt on a terminal) and from a pipe:
 ``echo ping | chatops shell`` prints the reply and exits 0. A line may start with the
 bot's mention or slash command (``@chatops ping``), as in a chat (``lines``).
+
+Replies go to one channel per shell user (``local:<user>``), not per session: a channel
+default (``use``) and subscriptions made in one session belong to the next one too.
+Deliveries stay keyed per session, so two sessions never take each other's replies.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class ShellSession:
         self._connector = connector
         self._actor = Actor(platform=Platform.SHELL, id=user, name=user)
         self._session = uuid.uuid4().hex
-        self._reply_to = ReplyTarget(platform=Platform.SHELL, channel=self._session)
+        self._reply_to = ReplyTarget(platform=Platform.SHELL, channel=local_channel(user))
         self._reply_timeout = reply_timeout
         self._count = 0
         self._prefixes = tuple(prefixes)
@@ -74,6 +78,12 @@ class ShellSession:
                 if row is not None and row.status is OutboxStatus.DEAD:
                     raise ShellDeliveryFailed(row.last_error or "the reply could not be delivered")
                 await asyncio.sleep(IDLE_PAUSE)
+
+
+def local_channel(user: str) -> str:
+    """The shell user's one channel: the same in every session, so ``use`` and ``subscribe``
+    made in one session are seen, and can be undone, in the next."""
+    return f"local:{user}"
 
 
 class ShellDeliveryFailed(Exception):
