@@ -23,10 +23,11 @@ Invariants
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.messages import Reply, Status
+from bot.messages import Outgoing, Reply, ReplyTarget, Status
+from bot.storable import storable_target
 
 DEFAULT_MAX_COMMANDS = 10
 DEFAULT_MAX_CHARS = 4000
@@ -94,3 +95,33 @@ def over_budget_reply(plan: Plan, limits: Limits) -> Reply:
             "send them in another message.",
         ),
     )
+
+
+def forge_notices(
+    plan: Plan,
+    limits: Limits,
+    *,
+    key: str,
+    reply_to: ReplyTarget,
+    quoting: Callable[[str], ReplyTarget],
+) -> tuple[Outgoing, ...]:
+    """A forge comment's notices: one usage error per over-long line (replying under a
+    quote of its start) and the one "only the first N" reply, keyed by the comment ``key``
+    so that a second delivery of the same comment queues none of them again."""
+    notices = [
+        Outgoing(
+            target=storable_target(quoting(shorten(line))),
+            reply=too_long_reply(line, limits),
+            key=f"notice:{key}:{index}",
+        )
+        for index, line in plan.too_long
+    ]
+    if plan.dropped:
+        notices.append(
+            Outgoing(
+                target=reply_to,
+                reply=over_budget_reply(plan, limits),
+                key=f"notice:{key}:rest",
+            )
+        )
+    return tuple(notices)

@@ -50,7 +50,7 @@ from bot.messages import (
     TargetKind,
 )
 from bot.parsing import find_commands
-from bot.storable import storable_invocation, storable_target
+from bot.storable import storable_invocation
 from connectors import budget
 
 NOTE_HOOK = "Note Hook"
@@ -216,23 +216,8 @@ def decode(
         )
         for index, line in plan.run
     )
-    notices = [
-        Outgoing(
-            target=storable_target(quoting(budget.shorten(line))),
-            reply=budget.too_long_reply(line, limits),
-            key=f"notice:{key}:{index}",
-        )
-        for index, line in plan.too_long
-    ]
-    if plan.dropped:
-        notices.append(
-            Outgoing(
-                target=reply_to,
-                reply=budget.over_budget_reply(plan, limits),
-                key=f"notice:{key}:rest",
-            )
-        )
-    return Commands(invocations, tuple(notices))
+    notices = budget.forge_notices(plan, limits, key=key, reply_to=reply_to, quoting=quoting)
+    return Commands(invocations, notices)
 
 
 def _object(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
