@@ -374,7 +374,7 @@ def test_the_schedule_runs_at_start_and_on_the_cron_line_in_its_zone() -> None:
         str(triggers["secret-expiry-alerts"].timezone),
         str(triggers["housekeeping"].timezone),
     ) == (
-        "cron[month='*', day='*', day_of_week='1-5', hour='8', minute='30']",
+        "cron[month='*', day='*', day_of_week='mon,tue,wed,thu,fri', hour='8', minute='30']",
         "Europe/Berlin",
         "UTC",
     )
