@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
 from bot.config.ci import CiSettings
@@ -72,6 +72,14 @@ class Context:
         return self.services.clock
 
 
+def family_of(commands: Sequence[Command[Any]], word: str) -> list[Command[Any]]:
+    """The commands of several words that start with ``word`` (``secrets audit`` ...), by
+    name; empty when ``word`` is not a family."""
+    wanted = word.strip().lower()
+    members = [c for c in commands if len(c.words) > 1 and c.words[0] == wanted]
+    return sorted(members, key=lambda c: c.name)
+
+
 class Catalog:
     """The commands a given user may run, for ``help``; backed by the router."""
 
@@ -81,6 +89,15 @@ class Catalog:
 
     def allowed(self) -> list[Command[object]]:
         return [command for command in self._commands if command.level <= self._level]
+
+    def family(self, word: str) -> list[Command[object]]:
+        """The commands of the family ``word`` names (``secrets`` ...) this user may run."""
+        return [
+            command for command in family_of(self._commands, word) if command.level <= self._level
+        ]
+
+    def is_family(self, word: str) -> bool:
+        return bool(family_of(self._commands, word))
 
     def find(self, name: str) -> Command[object] | None:
         wanted = name.strip().lower()

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from bot.arguments import ArgumentSpec, argument_specs, bind, brief_usage_line, usage_line
-from bot.context import Catalog, Context, Services
+from bot.context import Catalog, Context, Services, family_of
 from bot.errors import CommandError, PermissionDenied, UpstreamError, UsageError
 from bot.forge import NotFound
-from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Target
+from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Table, Target
 from bot.parsing import ParseError, split_args
 from bot.permissions import Authorizer, PermissionUnavailable
 from bot.store.queues import Audit
@@ -209,6 +209,18 @@ class Router:
         return None
 
     def _unknown_reply(self, word: str) -> Reply:
+        family = family_of(self._commands, word)
+        if family:
+            # ``secrets`` alone: the family's sub-commands, not a guess
+            return Reply(
+                title=f"`{word.lower()}` needs a sub-command",
+                status=Status.ERROR,
+                paragraphs=(f"Say `help {word.lower()}` for what you can run here.",),
+                table=Table(
+                    headers=("command", "what it does"),
+                    rows=tuple((c.brief_usage, c.summary) for c in family),
+                ),
+            )
         names = sorted({c.words[0] for c in self._commands} | _aliases(self._commands))
         close = difflib.get_close_matches(word.lower(), names, n=1, cutoff=0.6)
         paragraphs = [f"Did you mean `{close[0]}`?"] if close else []

@@ -86,7 +86,7 @@ def test_shell_answers_lines_in_order_separated_by_blank_lines(workdir: Path) ->
         "Commands you can run here\n"
         "Your access level here is admin. Say `help COMMAND` for details.\n"
         "command                                           what it does\n"
-        "help [COMMAND]                                    "
+        "help [COMMAND] [SUBCOMMAND]                       "
         "List the commands you can run here, or explain one.\n"
         "ping                                              "
         "Check that the bot is up; shows its version and uptime.\n"

@@ -118,9 +118,15 @@ async def test_slash_command_is_registered_in_the_configured_guild(
                 {
                     "type": 3,
                     "name": "command",
-                    "description": "a command to explain",
+                    "description": "a command or a family to explain",
                     "required": False,
-                }
+                },
+                {
+                    "type": 3,
+                    "name": "sub",
+                    "description": "a command of that family (secrets audit)",
+                    "required": False,
+                },
             ],
         },
         {

@@ -396,7 +396,10 @@ async def test_help_lists_only_what_the_user_may_run() -> None:
             headers=("command", "what it does"),
             rows=(
                 ("crash", "Always crashes."),
-                ("help [COMMAND]", "List the commands you can run here, or explain one."),
+                (
+                    "help [COMMAND] [SUBCOMMAND]",
+                    "List the commands you can run here, or explain one.",
+                ),
                 ("missing", "Finds nothing."),
                 ("notify", "Also posts elsewhere."),
                 ("notify-crash", "Queues a follow-up, then crashes."),
@@ -463,3 +466,73 @@ async def test_any_text_gets_exactly_one_reply_and_never_raises(text: str) -> No
     assert outcome.reply.title
     assert outcome.result in {"ok", "usage", "unknown", "denied", "error", "crash", "timeout"}
     assert outcome.result != "crash"
+
+
+SECRETS_FOR_READERS = (
+    (
+        "secrets audit [REPO]",
+        "Class every CI secret of a repository: expired, expiring, unused, ...",
+    ),
+    (
+        "secrets expiring [--within DAYS]",
+        "List tracked secrets that expire soon, across this channel's repositories.",
+    ),
+    (
+        "secrets usage [TARGET]",
+        "Show which secrets a pull request's CI uses, per workflow and job.",
+    ),
+)
+
+
+async def test_a_family_name_alone_lists_its_sub_commands_instead_of_guessing() -> None:
+    outcome = await make_router().dispatch(invocation("secrets"))
+    assert outcome.reply == Reply(
+        title="`secrets` needs a sub-command",
+        status=Status.ERROR,
+        paragraphs=("Say `help secrets` for what you can run here.",),
+        table=Table(
+            headers=("command", "what it does"),
+            rows=(
+                (
+                    "secrets ack NAME [--repo OWNER/REPO]",
+                    "Stop the alerts about a secret's current expiry date.",
+                ),
+                SECRETS_FOR_READERS[0],
+                SECRETS_FOR_READERS[1],
+                (
+                    "secrets snooze NAME DURATION [--repo OWNER/REPO]",
+                    "Hold a secret's expiry alerts back for a while.",
+                ),
+                (
+                    "secrets track NAME --expires DATE [OPTIONS]",
+                    "Record when a CI secret expires, who rotates it and where.",
+                ),
+                (
+                    "secrets untrack NAME [--repo OWNER/REPO]",
+                    "Forget a CI secret's expiry date; no more alerts about it.",
+                ),
+                SECRETS_FOR_READERS[2],
+            ),
+        ),
+    )
+    assert (outcome.command, outcome.result) == (None, "unknown")
+
+
+async def test_help_for_a_family_lists_what_the_user_may_run_and_explains_a_member() -> None:
+    router = make_router()
+    family = await router.dispatch(invocation("help secrets"))
+    member = await router.dispatch(invocation("help secrets audit"))
+    unknown = await router.dispatch(invocation("help secrets nope"))
+
+    assert family.reply == Reply(
+        title="help: secrets",
+        paragraphs=("Say `help secrets COMMAND` for details, for example `help secrets audit`.",),
+        table=Table(headers=("command", "what it does"), rows=SECRETS_FOR_READERS),
+    )
+    assert member.reply.title == "help: secrets audit"
+    assert member.reply.fields[0] == Field("Usage", "secrets audit [REPO]")
+    assert unknown.reply == Reply(
+        title="No command named secrets nope",
+        status=Status.ERROR,
+        paragraphs=("Say `help` to see the commands you can run here.",),
+    )
