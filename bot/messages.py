@@ -34,6 +34,11 @@ class Platform(enum.StrEnum):
     SHELL = "shell"
 
 
+# the ReplyTarget hint naming the platform delivery that carried a command (GitHub's
+# X-GitHub-Delivery, say): the inbox key is the platform object, the audit keeps this
+DELIVERY_HINT = "delivery"
+
+
 class Level(enum.IntEnum):
     """Permission levels, ordered: a user with ``WRITE`` may run ``READ`` commands."""
 
@@ -152,7 +157,8 @@ class ReplyTarget:
     message being answered (to quote or react to), and ``ephemeral_user`` makes
     the reply visible to that user only where the platform allows it.
     ``extra`` holds connector-private hints (a Slack ``response_url``, a Discord
-    interaction token) as strings; the core never reads it.
+    interaction token) as strings; the core reads only ``DELIVERY_HINT`` (the platform's
+    id of the delivery that carried the command), which the audit log records.
     """
 
     platform: Platform

@@ -28,7 +28,17 @@ from bot.arguments import ArgumentSpec, argument_specs, bind, brief_usage_line, 
 from bot.context import Catalog, Context, Services, family_of
 from bot.errors import CommandError, PermissionDenied, UpstreamError, UsageError
 from bot.forge import NotFound
-from bot.messages import Field, Invocation, Level, Outgoing, Reply, Status, Table, Target
+from bot.messages import (
+    DELIVERY_HINT,
+    Field,
+    Invocation,
+    Level,
+    Outgoing,
+    Reply,
+    Status,
+    Table,
+    Target,
+)
 from bot.parsing import ParseError, split_args
 from bot.permissions import Authorizer, PermissionUnavailable
 from bot.store.queues import Audit
@@ -245,7 +255,7 @@ class Router:
             invocation_id=invocation.id,
             command=command.name if command else None,
             level=str(level) if level is not None else None,
-            detail=detail,
+            detail=_with_delivery(detail, invocation.reply_to.hint(DELIVERY_HINT)),
         )
         self._log.info(
             "dispatched: command=%s result=%s",
@@ -256,6 +266,12 @@ class Router:
         return Outcome(
             reply=reply, audit=audit, command=command.name if command else None, result=result
         )
+
+
+def _with_delivery(detail: str, delivery: str | None) -> str:
+    if not delivery:
+        return detail
+    return f"{detail} (delivery {delivery})" if detail else f"delivery {delivery}"
 
 
 def _check_unique(commands: Sequence[Command[Any]]) -> None:

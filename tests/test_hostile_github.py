@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from multidict import CIMultiDict
 
 from bot.config import ServerSettings
-from bot.store.models import InboxItem, OutboxItem, OutboxStatus
+from bot.store.models import AuditEntry, InboxItem, OutboxItem, OutboxStatus
 from bot.web import create_app, version
 from commands import builtin_commands
 from connectors.github.integration import GitHubIntegration
@@ -138,6 +138,9 @@ async def test_the_same_comment_under_a_second_delivery_id_runs_once(database_ur
         [row] = await InboxItem.all()
         assert row.delivery_key == f"github:issue_comment:{payload['comment']['id']}:0"
         assert dict(row.invocation["reply_to"]["extra"])["delivery"] == "hook-delivery"
+        # the audit log keeps the delivery that carried the command
+        [ran] = await AuditEntry.filter(invocation_id=invocation_id, decision="ok")
+        assert (ran.command, ran.detail) == ("ping", "delivery hook-delivery")
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ from typing import Any
 
 from bot.forge import CiRunEvent
 from bot.messages import (
+    DELIVERY_HINT,
     Actor,
     Forge,
     Invocation,
@@ -57,7 +58,7 @@ from connectors.github.ci_events import NotTracked, decode_ci
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 INSTALLATION_EVENTS = ("installation", "installation_repositories")
 CI_EVENTS = ("workflow_run", "check_suite")
-HINT_DELIVERY = "delivery"
+HINT_DELIVERY = DELIVERY_HINT
 MAX_ID = 2**63 - 1
 
 # GitHub's grammar: an owner (user or organisation) is 1-39 letters, digits and single

@@ -40,6 +40,7 @@ from typing import Any
 
 from bot.forge import CiRunEvent
 from bot.messages import (
+    DELIVERY_HINT,
     Actor,
     Forge,
     Invocation,
@@ -59,7 +60,7 @@ CI_HOOKS = ("Pipeline Hook", "Merge Request Hook")
 _TOKEN_BOT = re.compile(r"^(project|group)_\d+_bot(_[0-9a-f]+)?$", re.IGNORECASE)
 
 CiDecoder = Callable[[str, Mapping[str, Any]], CiRunEvent | None]
-HINT_DELIVERY = "delivery"
+HINT_DELIVERY = DELIVERY_HINT
 MAX_ID = 2**63 - 1
 # GitLab's grammar: a path segment is letters, digits, "_", "-" and ".", starting with a
 # letter, digit or "_" (so never "." or ".."), nested up to 20 groups deep; usernames too.
