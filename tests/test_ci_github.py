@@ -204,15 +204,18 @@ async def test_an_unknown_repository_or_pull_request_is_named_in_the_reply(
         await wait_until(both_answered)  # the two answers may go out a cycle apart
         await settled(3)  # 👀 and the two answers, and nothing else waiting
 
-        replies = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]
-        assert replies == [
-            "> @&#8203;chatops status acme/missing#3\n\n"
-            "❌ **Not found: acme/missing**\n\n"
-            "GitHub has no repository acme/missing that the bot can see.",
-            "> @&#8203;chatops status #99\n\n"
-            "❌ **Not found: Codertocat/Hello-World#99**\n\n"
-            "GitHub has no pull request Codertocat/Hello-World#99 that the bot can see.",
-        ]
+        # the two commands run concurrently, so their answers may arrive in either order
+        replies = sorted(body.split("\n\n<!--")[0] for body in bot_comments(stack))
+        assert replies == sorted(
+            [
+                "> @&#8203;chatops status acme/missing#3\n\n"
+                "❌ **Not found: acme/missing**\n\n"
+                "GitHub has no repository acme/missing that the bot can see.",
+                "> @&#8203;chatops status #99\n\n"
+                "❌ **Not found: Codertocat/Hello-World#99**\n\n"
+                "GitHub has no pull request Codertocat/Hello-World#99 that the bot can see.",
+            ]
+        )
 
 
 async def test_a_failing_forge_gets_a_clear_reply_and_leaves_no_run_behind(
