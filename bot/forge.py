@@ -290,7 +290,8 @@ class Forges:
         client = self._clients.get(forge)
         if client is None:
             raise CommandError(
-                f"{_display(forge)} is not set up on this bot, so it cannot act on {target}."
+                f"{_display(forge)} is not set up on this bot, "
+                f"so it cannot act on {target.display}."
             )
         return client
 

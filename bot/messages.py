@@ -97,10 +97,16 @@ class Target:
 
     def __str__(self) -> str:
         prefix = f"{self.forge}:" if self.forge and not self.relative else ""
+        return f"{prefix}{self.display}"
+
+    @property
+    def display(self) -> str:
+        """How replies name it: ``acme/web#12``, ``group/project!5``; no forge prefix (the
+        reply's place or its wording says which forge), as every reply prints targets."""
         if self.number is None:
-            return f"{prefix}{self.repo}"
+            return self.repo
         sigil = "!" if self.kind is TargetKind.MERGE_REQUEST else "#"
-        return f"{prefix}{self.repo}{sigil}{self.number}"
+        return f"{self.repo}{sigil}{self.number}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -30,7 +30,7 @@ async def open_change(ctx: Context, command: str) -> tuple[ForgeClient, Change]:
         )
     if target.number is None or target.kind not in CHANGE_KINDS:
         raise UsageError(
-            f"`{command}` works on a pull or merge request, and {target} is not one "
+            f"`{command}` works on a pull or merge request, and {target.display} is not one "
             f"(say `{command} owner/repo#12`)"
         )
     client = ctx.services.forges.client_for(target)

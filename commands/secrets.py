@@ -116,7 +116,7 @@ class SecretsCommands:
         else:
             raise UsageError(
                 f"`secrets usage` works on a pull or merge request or a repository, and "
-                f"{target} is neither (say `secrets usage owner/repo#12`)"
+                f"{target.display} is neither (say `secrets usage owner/repo#12`)"
             )
         return usage_reply(shown, facts.references, facts.uses, facts.latest_runs)
 

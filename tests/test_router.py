@@ -536,3 +536,12 @@ async def test_help_for_a_family_lists_what_the_user_may_run_and_explains_a_memb
         status=Status.ERROR,
         paragraphs=("Say `help` to see the commands you can run here.",),
     )
+
+
+async def test_replies_name_a_target_without_the_forge_prefix_it_was_typed_with() -> None:
+    outcome = await make_router().dispatch(invocation("status github:acme/web#3"))
+    assert outcome.reply == Reply(
+        title="`status` failed",
+        status=Status.ERROR,
+        paragraphs=("GitHub is not set up on this bot, so it cannot act on acme/web#3.",),
+    )
