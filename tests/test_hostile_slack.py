@@ -87,6 +87,8 @@ async def test_an_odd_timestamp_is_a_401_not_a_500(
         (b"payload=%7Bnot+json", FORM),
         (b"\xff\xfe", JSON),
         (b"[1, 2]", JSON),
+        (b'{"":null,"user":false}', JSON),
+        (b'{"type": "event_callback", "event": {"user": 7}}', JSON),
     ],
     ids=[
         "truncated JSON",
@@ -95,6 +97,8 @@ async def test_an_odd_timestamp_is_a_401_not_a_500(
         "form payload bad",
         "not UTF-8",
         "not an object",
+        "a user that is not an object or an id",
+        "an event user that is a number",
     ],
 )
 async def test_signed_malformed_bodies_get_400_before_bolt_parses_them(

@@ -268,11 +268,17 @@ class SlackRequests:
                 str(payload.get("minute_rate_limited"))[:16],
             )
             return web.json_response({"ok": True})
-        bolt_request = AsyncBoltRequest(
-            body=body,
-            query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]
-        )
+        try:
+            # Bolt reads ids out of the payload as it builds its context and trusts their
+            # shapes ("user": false raises TypeError): a signed but odd body is a 400
+            bolt_request = AsyncBoltRequest(
+                body=body,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (TypeError, AttributeError, KeyError, ValueError) as exc:
+            self.rejections.reject("malformed", type(exc).__name__)
+            return _error(400, "malformed payload")
         return await to_aiohttp_response(await self.bolt().async_dispatch(bolt_request))
 
     def _header_problem(self, signature: list[str], timestamp: list[str]) -> str | None:
