@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 
 POSTGRES_URL_ENV = ("CHATOPS_BENCH_POSTGRES_URL", "CHATOPS_TEST_POSTGRES_URL")
 POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")

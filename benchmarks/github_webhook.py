@@ -142,7 +142,7 @@ from benchmarks.github_load import (
 from bot.config import Config, DatabaseSettings, Secret
 from bot.config.platforms import GitHubSettings
 from bot.logs import configure_logging
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 from bot.store.models import InboxItem
 from bot.web import PIPELINE, create_app
 from commands import builtin_commands

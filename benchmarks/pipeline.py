@@ -84,10 +84,10 @@ from bot.config import Config, ConfigError, OutboxSettings, WorkerSettings
 from bot.context import Services
 from bot.logs import configure_logging
 from bot.messages import Actor, Invocation, Outgoing, Platform, ReplyTarget
-from bot.pipeline import Pipeline, build_pipeline, run_workers
+from bot.pipeline.assembly import Pipeline, build_pipeline, run_workers
+from bot.pipeline.worker import reply_key
 from bot.store.database import Database, open_database
 from bot.web import version
-from bot.worker import reply_key
 from commands import builtin_commands
 from connectors.shell.client import ShellConnector
 

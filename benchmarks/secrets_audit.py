@@ -31,7 +31,7 @@ from bot.messages import Forge
 from bot.secrets.audit import AuditFacts, audit
 from bot.secrets.inventory import SecretStores, gather_facts
 from bot.secrets.references import find_references
-from bot.store.secrets import SecretRegistry, SecretUses, Tracked, Use
+from bot.secrets.store import SecretRegistry, SecretUses, Tracked, Use
 
 SECRETS = 1000
 FILES = 200

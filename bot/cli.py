@@ -5,7 +5,7 @@ Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
 ``chatops.toml`` in the working directory when it exists (what ``chatops init`` writes),
 else built-in defaults; ``CHATOPS__SECTION__KEY`` variables override either. A
 configuration error is printed with its key path and exits 1, before anything
-else happens. ``report-usage`` (what CI runs, see ``bot.report_usage``) reads no
+else happens. ``report-usage`` (what CI runs, see ``bot.secrets.usage_client``) reads no
 configuration at all.
 
 ``serve`` refuses to start on a database with unapplied migrations and says to
@@ -29,6 +29,7 @@ from typing import TextIO
 
 import aiohttp
 
+from bot.ci.tracker import RunTracker
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
 from bot.config.errors import combine
@@ -37,19 +38,19 @@ from bot.config.serving import serve_problems
 from bot.context import Services
 from bot.doctor import diagnose, failed, render
 from bot.init import DEFAULT_PATH, InitError, next_steps, write_config
-from bot.integrations import StartupError
 from bot.logs import configure_logging
 from bot.messages import Platform
-from bot.pipeline import build_pipeline
-from bot.report_usage import add_arguments as add_report_usage_arguments
-from bot.report_usage import run as run_report_usage
-from bot.runs import RunTracker
+from bot.pipeline.assembly import build_pipeline
+from bot.platforms import StartupError
+from bot.secrets.usage_client import add_arguments as add_report_usage_arguments
+from bot.secrets.usage_client import run as run_report_usage
 from bot.store.database import Database, DatabaseError, dialect_of, open_database
 from bot.store.queues import OutboxQueue
 from bot.web import create_app, serve, version
 from commands import builtin_commands
 from connectors.discord.invite import InviteError, invite_url
 from connectors.doctor import platform_checks, webhook_platforms
+from connectors.enabled import enabled_integrations, open_forges
 from connectors.endpoints import startup_banner
 from connectors.github.create_app import CreateAppError, CreateAppOptions, register_app
 from connectors.github.create_app import describe as describe_app
@@ -57,7 +58,6 @@ from connectors.github.setup import SetupError, describe, setup_repo
 from connectors.gitlab.setup import SetupError as GitLabSetupError
 from connectors.gitlab.setup import describe as describe_project
 from connectors.gitlab.setup import setup_project
-from connectors.integrations import enabled_integrations, open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
 from connectors.shell.lines import is_exit, prefixes_for

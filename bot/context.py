@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.ci.settings import CiSettings
 from bot.clock import Clock
-from bot.config.ci import CiSettings
-from bot.config.ci_secrets import SecretsSettings
 from bot.forge import Forges
 from bot.messages import Actor, Invocation, Level, Outgoing, Reply, ReplyTarget, Target
+from bot.secrets.settings import SecretsSettings
 
 if TYPE_CHECKING:
+    from bot.ci.tracker import RunTracker
     from bot.router import Command
-    from bot.runs import RunTracker
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class Services:
     started_at: datetime
     version: str
     forges: Forges = field(default_factory=Forges)
-    # the run tracker (``bot.runs``): None where CI is not followed (tests, tools)
+    # the run tracker (``bot.ci.tracker``): None where CI is not followed (tests, tools)
     runs: RunTracker | None = None
     ci: CiSettings = field(default_factory=CiSettings)
     # ``[secrets]``: the secrets commands' time zone, thresholds and windows

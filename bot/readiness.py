@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.loop import Heartbeat
+from bot.pipeline.loop import Heartbeat
 from bot.store.database import Database
 
 # what a queue's "has work" check reads: pending rows this process could take

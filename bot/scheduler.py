@@ -13,7 +13,7 @@ Jobs here:
   ``retention_days`` ago, and audit entries older than ``audit_retention_days`` (dead
   letters are kept for an operator to read), in batches; then SQLite gives the freed
   pages back to the file system (incremental vacuum).
-- whatever the integrations registered (``bot.integrations.ScheduledJob``), each on its
+- whatever the integrations registered (``bot.platforms.ScheduledJob``), each on its
   own time zone when it names one; a job marked ``run_at_start`` also runs once as soon
   as the scheduler starts.
 """
@@ -31,7 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import cron
 from bot.clock import Clock
 from bot.config import SchedulerSettings
-from bot.integrations import ScheduledJob
+from bot.platforms import ScheduledJob
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue, purge_audit
 

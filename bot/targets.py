@@ -24,10 +24,10 @@ take no target are never refused here; the store is read only for a short target
 
 from __future__ import annotations
 
+from bot.channels.store import ChannelDefaults, DefaultRepo
 from bot.errors import UsageError
 from bot.messages import Forge, Invocation, Target
 from bot.parsing import InvalidTarget, place_target
-from bot.store.channels import ChannelDefaults, DefaultRepo
 
 
 class TargetResolver:

@@ -6,8 +6,8 @@ in reverse: database, HTTP client session, pipeline, workers, scheduler.
 Each ``Integration`` (a platform package) installs its routes and its own
 context between the HTTP session and the pipeline; its context registers what it
 provides (connector, authorizer, jobs) in ``REGISTRY``, which the pipeline and the
-scheduler read once when they start (see ``bot.integrations``). The pipeline context
-also builds the run tracker (``bot.runs``): the forge webhooks reach it as
+scheduler read once when they start (see ``bot.platforms``). The pipeline context
+also builds the run tracker (``bot.ci.tracker``): the forge webhooks reach it as
 ``CI_EVENTS``, the handlers as ``Services.runs``, and when a forge is configured its
 stuck-run job (``ci-reconcile``) joins the scheduler. It also records
 ``[[secrets.tracked]]`` in the expiry registry and adds the expiry-alert job
@@ -20,7 +20,7 @@ Endpoints:
   and every platform connection is up; else 503 with the reasons (``bot.readiness``).
   It answers within a second whatever the database does.
 - ``GET /metrics``: Prometheus text (see ``bot.metrics``).
-- ``POST /api/usage``: CI reports the secrets a pipeline used (see ``bot.usage_api``).
+- ``POST /api/usage``: CI reports the secrets a pipeline used (see ``bot.secrets.usage_api``).
 
 Shutdown (SIGTERM through aiohttp's runner): the workers stop claiming, the
 batch in flight gets ``server.shutdown_timeout`` seconds to finish, and
@@ -43,28 +43,28 @@ import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.ci.tracker import RunTracker
 from bot.clock import Clock, SystemClock
 from bot.config import Config, ServerSettings
 from bot.context import Services
-from bot.delivery import Connector
 from bot.forge import CiEventSink
 from bot.home import documentation_url, home_handler
-from bot.integrations import CombinedAuthorizer, Integration, Registry, ScheduledJob
 from bot.messages import Platform
 from bot.metrics import Metrics
 from bot.permissions import ConfigAuthorizer
-from bot.pipeline import IntakeUnavailable, Pipeline, build_pipeline, run_workers
+from bot.pipeline.assembly import IntakeUnavailable, Pipeline, build_pipeline, run_workers
+from bot.pipeline.delivery import Connector
+from bot.platforms import CombinedAuthorizer, Integration, Registry, ScheduledJob
 from bot.readiness import Loop, Readiness
 from bot.router import Command
-from bot.runs import RunTracker
 from bot.scheduler import HousekeepingDeps, build_scheduler
 from bot.secrets.alerts import expiry_alert_schedule
+from bot.secrets.store import SecretRegistry
 from bot.secrets.tracked_config import sync_tracked_config
+from bot.secrets.usage_api import PATH as USAGE_PATH
+from bot.secrets.usage_api import build_usage_api
 from bot.store.database import Database, open_database
 from bot.store.queues import OutboxQueue
-from bot.store.secrets import SecretRegistry
-from bot.usage_api import PATH as USAGE_PATH
-from bot.usage_api import build_usage_api
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)

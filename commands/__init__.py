@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.router import Command
-from commands import help, ping, rescan, secret_tracking, secrets, status, subscribe
+from commands import help, ping, rescan, secret_tracking, secrets_audit, status, subscribe
 
 
 def builtin_commands() -> list[Command[Any]]:
@@ -21,5 +21,5 @@ def builtin_commands() -> list[Command[Any]]:
         *rescan.commands(),
         *subscribe.commands(),
         *secret_tracking.commands(),
-        *secrets.commands(),
+        *secrets_audit.commands(),
     ]

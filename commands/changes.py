@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.ci_replies import change_ref
+from bot.ci.replies import change_ref
+from bot.ci.tracker import Origin, RunTracker
 from bot.context import Context
 from bot.durations import format_duration
 from bot.errors import CommandError, UsageError
 from bot.forge import Change, ForgeClient
 from bot.messages import Forge, TargetKind
-from bot.runs import Origin, RunTracker
 
 CHANGE_KINDS = (TargetKind.PULL_REQUEST, TargetKind.MERGE_REQUEST)
 

@@ -1,7 +1,7 @@
 """``rescan``, ``restart`` and ``update``: start CI on a pull request again, or refresh its summary.
 
 ``rescan`` starts CI on the head commit unless it is running or was just asked for (the run
-tracker decides; see ``bot.runs``); ``restart`` cancels what runs and starts again; both
+tracker decides; see ``bot.ci.tracker``); ``restart`` cancels what runs and starts again; both
 answer at once and the result follows in the same place when the run finishes. ``update``
 starts nothing: it rewrites the pull request's sticky summary comment from the current
 state, through the outbox, in the same transaction as its answer.
@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.ci_replies import short_sha, summary_reply
+from bot.ci.replies import short_sha, summary_reply
+from bot.ci.tracker import Rescan, RescanOutcome, TrackedRun, follows_up
 from bot.context import Context
 from bot.forge import Change, ChangeState, CiRun
 from bot.messages import Field, Level, Link, Reply, Status, Target
 from bot.router import Command
-from bot.runs import Rescan, RescanOutcome, TrackedRun, follows_up
 from commands.changes import label, open_change, origin, tracker, when
 
 SUMMARY = "summary"

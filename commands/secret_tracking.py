@@ -36,15 +36,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.channels.store import ChannelDefaults
 from bot.context import Context
 from bot.errors import UsageError
 from bot.messages import Field, Forge, Level, Link, Reply, Status, Target, TargetKind
 from bot.router import Command
 from bot.secrets.alert_replies import days_phrase, repo_option
+from bot.secrets.alert_store import SecretAlerts
 from bot.secrets.alerts import today_in
-from bot.store.channels import ChannelDefaults
-from bot.store.secret_alerts import SecretAlerts
-from bot.store.secrets import SecretRegistry, Tracked
+from bot.secrets.store import SecretRegistry, Tracked
 
 SOURCE = "command"
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")

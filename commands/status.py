@@ -11,12 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.ci_replies import checks_table, short_sha
+from bot.ci.replies import checks_table, short_sha
+from bot.ci.tracker import TrackedRun
 from bot.context import Context
 from bot.forge import Change, Check, CheckState
 from bot.messages import Field, Link, Reply, Status, Target
 from bot.router import Command
-from bot.runs import TrackedRun
 from commands.changes import label, open_change, tracker, when
 
 TRACKED_SHOWN = 3

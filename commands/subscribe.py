@@ -1,7 +1,7 @@
 """Chat channels' standing wishes: ``subscribe``, ``unsubscribe``, ``subscriptions``, ``use``.
 
 ``subscribe OWNER/REPO [runs|alerts|all]`` makes the asking channel receive the repository's
-CI run results, alerts, or both (``bot.store.channels.Subscriptions``); ``unsubscribe``
+CI run results, alerts, or both (``bot.channels.store.Subscriptions``); ``unsubscribe``
 stops that and ``subscriptions`` lists them. ``use OWNER/REPO`` sets the channel's default
 repository, so that a short target (``status #12``) means a pull request in it
 (``bot.targets``); ``use`` alone shows it and ``use --clear`` removes it.
@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.arguments import NoArgs
+from bot.channels.store import ChannelDefaults, Subscriptions, Topic
 from bot.context import Context
 from bot.errors import CommandError, PermissionDenied, UsageError
 from bot.messages import Forge, Level, Platform, Reply, Status, Table, Target, TargetKind
 from bot.router import Command
-from bot.store.channels import ChannelDefaults, Subscriptions, Topic
 
 _FORGE_PLATFORMS = frozenset({Platform.GITHUB, Platform.GITLAB})
 _REPO_HELP = "the repository, as owner/repo or group/project"

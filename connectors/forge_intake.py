@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.messages import Invocation, Outgoing
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 from bot.storable import storable_invocation, storable_reply, storable_target
 
 

@@ -7,7 +7,7 @@ GitLab, the reset being a Unix time. ``retry_after`` reads either shape.
 
 Invariants: header names are matched case-insensitively; a wait is never negative; a
 value that is not a number means "not said" (None), never an error. ``retry_after_seconds``
-and ``exhausted_until`` read the two shapes apart, for the rate gates (``bot.rate_gate``),
+and ``exhausted_until`` read the two shapes apart, for the rate gates (``bot.pipeline.rate_gate``),
 which close writes for the first and reads and writes for the second.
 """
 

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.arguments import NoArgs
+from bot.ci.settings import CiSettings
 from bot.config import Config, DatabaseSettings, OutboxSettings, Secret, WorkerSettings
-from bot.config.ci import CiSettings
 from bot.config.platforms import GitHubSettings
 from bot.context import Context
 from bot.messages import Level, Reply, Status

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.ci.settings import CiSettings
 from bot.config import (
     Config,
     DatabaseSettings,
@@ -27,14 +28,13 @@ from bot.config import (
     Secret,
     WorkerSettings,
 )
-from bot.config.ci import CiSettings
 from bot.config.platforms import GitLabSettings, SlackSettings
 from bot.router import Command
 from bot.web import create_app
 from commands import builtin_commands
+from connectors.enabled import enabled_integrations
 from connectors.gitlab.integration import GitLabIntegration
 from connectors.gitlab.tokens import sign
-from connectors.integrations import enabled_integrations
 from tests.fakes.clock import FakeClock
 from tests.fakes.gitlab import FakeGitLab, User
 from tests.github_stack import DEPLOY, migrate

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from bot.channels.store import ChannelDefaults, DefaultRepo, Subscriber, Subscriptions, Topic
 from bot.messages import Forge, Platform, ReplyTarget
-from bot.store.channels import ChannelDefaults, DefaultRepo, Subscriber, Subscriptions, Topic
 from bot.store.database import Database
 from bot.store.models import ChannelDefault, Subscription
 from tests.fakes.clock import FakeClock

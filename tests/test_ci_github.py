@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.config.ci import CiSettings, CiWorkflow
-from bot.runs import RunTracker
+from bot.ci.settings import CiSettings, CiWorkflow
+from bot.ci.tracker import RunTracker
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus, Run
 from bot.web import CI_EVENTS
 from tests.fakes.clock import utc_minute

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from bot.ci.store import RunStore
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.messages import Forge, Level, Target, TargetKind
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus, Run
-from bot.store.runs import RunStore
+from connectors.enabled import open_forges
 from connectors.gitlab.forge import GitLabForge
-from connectors.integrations import open_forges
 from connectors.markdown import marker_comment
 from tests.fakes.clock import FakeClock, utc_minute
 from tests.fakes.gitlab import FakeGitLab

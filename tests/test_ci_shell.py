@@ -10,17 +10,17 @@ import io
 import logging
 from datetime import datetime
 
+from bot.ci.settings import CiSettings
+from bot.ci.tracker import RunTracker
 from bot.config import Config, PermissionGrant, PermissionsSettings, Secret
-from bot.config.ci import CiSettings
 from bot.config.platforms import GitHubSettings
 from bot.context import Services
 from bot.messages import Level, Platform
-from bot.pipeline import build_pipeline
-from bot.runs import RunTracker
+from bot.pipeline.assembly import build_pipeline
 from bot.store.database import Database
 from bot.store.queues import OutboxQueue
 from commands import builtin_commands
-from connectors.integrations import open_forges
+from connectors.enabled import open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
 from tests.fakes.clock import FakeClock, utc_minute

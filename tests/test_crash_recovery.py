@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.context import Services
 from bot.messages import Actor, Invocation, Platform, Reply, ReplyTarget, Status
-from bot.pipeline import Pipeline, build_pipeline
+from bot.pipeline.assembly import Pipeline, build_pipeline
 from bot.store.database import Database
 from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem
 from tests.fakes.clock import FakeClock

@@ -21,7 +21,7 @@ from bot.config import load_config, parse_config
 from bot.config.settings import Config
 from bot.web import create_app
 from commands import builtin_commands
-from connectors.integrations import enabled_integrations
+from connectors.enabled import enabled_integrations
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import ConfigError, Secret, parse_config
 from bot.config.platforms.discord import DiscordSettings
-from connectors.integrations import enabled_integrations
+from connectors.enabled import enabled_integrations
 
 TOKEN = Secret("env:DISCORD_BOT_TOKEN", "t")
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Field, Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
+from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import PIPELINE
 from connectors.discord.client import DiscordConnector, DiscordHTTP, nonce

@@ -29,9 +29,9 @@ from bot.forge import (
 )
 from bot.messages import Forge, Platform, ReplyTarget, Target, TargetKind
 from bot.store.database import Database
+from connectors.enabled import open_forges
 from connectors.github.forge import GitHubForge
 from connectors.github.integration import open_github
-from connectors.integrations import open_forges
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_state import Dispatch, Rerun

@@ -6,8 +6,8 @@ import aiohttp
 import pytest
 
 from bot.config import Secret
-from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget, Status
+from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.store.database import Database, open_database
 from bot.store.models import InboxItem, WebhookSecret
 from connectors.github.auth import StaticToken

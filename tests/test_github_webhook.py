@@ -300,7 +300,7 @@ async def test_the_bots_own_comments_are_never_commands(database_url: str) -> No
 async def test_refuses_to_start_without_any_webhook_secret(database_url: str) -> None:
     from aiohttp.test_utils import TestServer
 
-    from bot.integrations import StartupError
+    from bot.platforms import StartupError
     from bot.web import create_app
     from commands import builtin_commands
     from connectors.github.integration import GitHubIntegration

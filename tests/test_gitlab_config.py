@@ -13,8 +13,8 @@ from bot.config.errors import ConfigError
 from bot.config.loader import parse_config
 from bot.config.platforms import GitLabSettings
 from bot.config.render import render_config
-from bot.config.secrets import Secret
-from connectors.integrations import enabled_integrations
+from bot.config.secret_values import Secret
+from connectors.enabled import enabled_integrations
 
 TOKEN = Secret("env:GITLAB_TOKEN", "glpat-1")
 HOOK = Secret("env:GITLAB_WEBHOOK_TOKEN", "hook-secret")

@@ -11,8 +11,8 @@ from http import HTTPStatus
 import aiohttp
 import pytest
 
-from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
+from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from connectors.gitlab.client import GitLabApi
 from connectors.gitlab.connector import GitLabConnector
 from connectors.markdown import marker_comment

@@ -14,7 +14,6 @@ from gidgetlab import sansio
 
 from bot.config import BotSettings, Secret
 from bot.config.platforms import GitLabSettings
-from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.forge import (
     Change,
     ChangeState,
@@ -27,6 +26,7 @@ from bot.forge import (
     NotFound,
 )
 from bot.messages import Forge, Platform, ReplyTarget, Target, TargetKind
+from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from connectors.gitlab.errors import delivery_error
 from connectors.gitlab.forge import GitLabForge
 from connectors.gitlab.integration import open_gitlab

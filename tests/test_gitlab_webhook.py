@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.config import Secret
-from bot.integrations import StartupError
+from bot.platforms import StartupError
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, create_app, version
 from commands import builtin_commands

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config import PermissionGrant, PermissionsSettings
-from bot.integrations import CombinedAuthorizer, Registry, ScheduledJob
 from bot.messages import Actor, Level, Platform, Target, TargetKind
 from bot.permissions import ConfigAuthorizer
+from bot.platforms import CombinedAuthorizer, Registry, ScheduledJob
 from tests.fakes.connector import RecordingConnector
 
 WEB = Target(repo="acme/web", kind=TargetKind.PULL_REQUEST, number=12)

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.loop import keep_busy
+from bot.pipeline.loop import keep_busy
 from tests.fakes.waiting import wait_until
 
 LOG = logging.getLogger("tests.loop")

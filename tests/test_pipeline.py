@@ -13,7 +13,6 @@ import pytest
 
 from bot.config import Config, OutboxSettings, WorkerSettings
 from bot.context import Services
-from bot.delivery import DeliveryError, RetryLater, Undeliverable
 from bot.messages import (
     Actor,
     Field,
@@ -25,7 +24,8 @@ from bot.messages import (
     ReplyTarget,
     Status,
 )
-from bot.pipeline import Pipeline, build_pipeline
+from bot.pipeline.assembly import Pipeline, build_pipeline
+from bot.pipeline.delivery import DeliveryError, RetryLater, Undeliverable
 from bot.store.database import Database
 from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from bot.store.queues import LeaseLost
@@ -272,7 +272,7 @@ async def test_replies_for_a_platform_no_connector_serves_are_waiting_not_in_fli
 
 
 def test_backoff_is_full_jitter_capped_and_respects_retry_after() -> None:
-    from bot.worker import Backoff
+    from bot.pipeline.worker import Backoff
 
     backoff = Backoff(base=1.0, cap=10.0)
     rng = random.Random(7)

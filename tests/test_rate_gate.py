@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.delivery import RateLimited
-from bot.rate_gate import RateGate
+from bot.pipeline.delivery import RateLimited
+from bot.pipeline.rate_gate import RateGate
 from bot.store.database import Database
 from bot.store.gates import GateStore, Refusal, Slot
 from tests.fakes.clock import FakeClock

@@ -17,9 +17,9 @@ from datetime import datetime
 import pytest
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import RateLimited
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget, Status
-from bot.rate_gate import RateGate
+from bot.pipeline.delivery import RateLimited
+from bot.pipeline.rate_gate import RateGate
 from bot.store.database import Database
 from bot.store.gates import GateStore
 from connectors.discord.client import DiscordConnector, DiscordHTTP, nonce

@@ -19,9 +19,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.clock import Clock, SystemClock
-from bot.delivery import RateLimited
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget, Status
-from bot.rate_gate import RateGate
+from bot.pipeline.delivery import RateLimited
+from bot.pipeline.rate_gate import RateGate
 from bot.store.database import Database
 from bot.store.gates import GateStore
 from bot.store.state import StateStore

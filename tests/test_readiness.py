@@ -19,7 +19,7 @@ from bot.arguments import NoArgs
 from bot.config import Config, DatabaseSettings, WorkerSettings
 from bot.context import Context, Services
 from bot.messages import Actor, Invocation, Outgoing, Platform, Reply, ReplyTarget
-from bot.pipeline import IntakeUnavailable, Pipeline, build_pipeline
+from bot.pipeline.assembly import IntakeUnavailable, Pipeline, build_pipeline
 from bot.router import Command
 from bot.store.database import open_database
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.report_usage import add_arguments, report_usage
+from bot.secrets.usage_client import add_arguments, report_usage
 from tests.fakes.clock import FakeClock
 from tests.test_usage_api import (
     START,

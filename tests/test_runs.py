@@ -13,11 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import BotSettings, CiSettings, CiWorkflow, Secret
-from bot.config.platforms import GitHubSettings
-from bot.forge import CiRunEvent, Forbidden, ForgeError, Forges, NotFound
-from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
-from bot.runs import (
+from bot.channels.store import Subscriptions, Topic
+from bot.ci.store import NewRun, RunStore
+from bot.ci.tracker import (
     Origin,
     Rescan,
     RescanOutcome,
@@ -26,12 +24,14 @@ from bot.runs import (
     TrackedForgeRun,
     TrackedRun,
 )
-from bot.store.channels import Subscriptions, Topic
+from bot.config import BotSettings, CiSettings, CiWorkflow, Secret
+from bot.config.platforms import GitHubSettings
+from bot.forge import CiRunEvent, Forbidden, ForgeError, Forges, NotFound
+from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
 from bot.store.database import Database
 from bot.store.leases import Leases
 from bot.store.models import OutboxItem, Run
 from bot.store.queues import OutboxQueue
-from bot.store.runs import NewRun, RunStore
 from connectors.github.ci_events import decode_ci
 from connectors.github.forge import GitHubForge
 from connectors.github.integration import open_github

@@ -7,8 +7,8 @@ completes it, and the outbox posts one result comment and one sticky summary.
 
 from __future__ import annotations
 
+from bot.ci.tracker import Origin, RescanOutcome, RunTracker
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
-from bot.runs import Origin, RescanOutcome, RunTracker
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, REGISTRY
 from connectors.github.connector import MAX_COMMENT_CHARS

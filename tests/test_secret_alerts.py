@@ -11,11 +11,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.channels.store import Subscriptions, Topic
 from bot.clock import Clock
 from bot.config import SchedulerSettings, SecretsSettings
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status
 from bot.scheduler import HousekeepingDeps, build_scheduler
 from bot.secrets.alert_replies import expiry_alert_reply
+from bot.secrets.alert_store import AlertKey, SecretAlerts
 from bot.secrets.alerts import (
     AlertRunReport,
     ExpiryAlertDeps,
@@ -23,12 +25,10 @@ from bot.secrets.alerts import (
     expiry_alert_schedule,
     send_expiry_alerts,
 )
-from bot.store.channels import Subscriptions, Topic
+from bot.secrets.store import SecretRegistry, Tracked
 from bot.store.database import Database
 from bot.store.models import OutboxItem, SecretAlert
 from bot.store.queues import InboxQueue, OutboxQueue
-from bot.store.secret_alerts import AlertKey, SecretAlerts
-from bot.store.secrets import SecretRegistry, Tracked
 from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # 09:00 alert runs are simulated by days

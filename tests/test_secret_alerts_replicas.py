@@ -18,6 +18,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.channels.store import Subscriptions, Topic
 from bot.config import (
     Config,
     DatabaseSettings,
@@ -26,13 +27,12 @@ from bot.config import (
     TrackedSecretEntry,
     WorkerSettings,
 )
-from bot.integrations import Registry, ScheduledJob
 from bot.messages import Forge, Outgoing, Platform, ReplyTarget
+from bot.platforms import Registry, ScheduledJob
 from bot.secrets.alert_replies import expiry_alert_reply
-from bot.store.channels import Subscriptions, Topic
+from bot.secrets.store import SecretRegistry
 from bot.store.database import open_database
 from bot.store.models import OutboxItem, OutboxStatus, SecretAlert
-from bot.store.secrets import SecretRegistry
 from bot.web import REGISTRY, create_app
 from commands import builtin_commands
 from tests.fakes.clock import FakeClock

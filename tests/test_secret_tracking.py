@@ -28,10 +28,10 @@ from bot.messages import (
     TargetKind,
 )
 from bot.permissions import ConfigAuthorizer
-from bot.pipeline import build_pipeline
+from bot.pipeline.assembly import build_pipeline
 from bot.router import Router
+from bot.secrets.store import SecretRegistry, Tracked
 from bot.store.database import Database
-from bot.store.secrets import SecretRegistry, Tracked
 from commands import builtin_commands
 from commands.secret_tracking import parse_duration, parse_expiry
 from connectors.shell.client import ShellConnector

@@ -9,7 +9,7 @@ from bot.forge import CheckState, CiRun, CiSecret, SecretScope
 from bot.messages import Forge
 from bot.secrets.audit import AuditFacts, AuditRow, SecretClass, audit
 from bot.secrets.references import Reference, References
-from bot.store.secrets import Tracked, Use
+from bot.secrets.store import Tracked, Use
 
 REPO = "acme/web"
 TODAY = date(2026, 11, 21)

@@ -19,11 +19,11 @@ from bot.config import Config, PermissionGrant, PermissionsSettings, Secret
 from bot.config.platforms import GitHubSettings
 from bot.context import Services
 from bot.messages import Forge, Level, Platform
-from bot.pipeline import build_pipeline
+from bot.pipeline.assembly import build_pipeline
+from bot.secrets.store import SecretRegistry, SecretUses
 from bot.store.database import Database
-from bot.store.secrets import SecretRegistry, SecretUses
 from commands import builtin_commands
-from connectors.integrations import open_forges
+from connectors.enabled import open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
 from tests.fakes.clock import FakeClock

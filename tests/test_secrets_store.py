@@ -1,5 +1,5 @@
 """The secrets store on SQLite and PostgreSQL: the expiry registry, last uses, and claiming
-expiry alerts exactly once (``bot.store.secrets``, ``bot.store.secret_alerts``)."""
+expiry alerts exactly once (``bot.secrets.store``, ``bot.secrets.alert_store``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 from bot.messages import Forge, Outgoing, Platform, Reply, ReplyTarget
+from bot.secrets.alert_store import AlertKey, SecretAlerts
+from bot.secrets.store import SecretRegistry, SecretUses, Tracked, Use
 from bot.store.database import Database
 from bot.store.models import OutboxItem, SecretAlert, SecretUse, TrackedSecret
-from bot.store.secret_alerts import AlertKey, SecretAlerts
-from bot.store.secrets import SecretRegistry, SecretUses, Tracked, Use
 from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import logging
 from bot.config import Config, PermissionGrant, PermissionsSettings
 from bot.context import Services
 from bot.messages import Level, Platform
-from bot.pipeline import build_pipeline
+from bot.pipeline.assembly import build_pipeline
 from bot.store.database import Database
 from bot.store.models import AuditEntry
 from commands import builtin_commands

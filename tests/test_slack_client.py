@@ -14,9 +14,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import PermissionGrant, PermissionsSettings
-from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Actor, Level, Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
-from bot.rate_gate import RateGate
+from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
+from bot.pipeline.rate_gate import RateGate
 from bot.store.database import Database
 from bot.store.gates import GateStore
 from bot.store.state import StateStore

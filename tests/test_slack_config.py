@@ -7,8 +7,8 @@ import pytest
 from bot.config import Config
 from bot.config.errors import ConfigError
 from bot.config.platforms import SlackSettings
-from bot.config.secrets import Secret
-from connectors.integrations import enabled_integrations
+from bot.config.secret_values import Secret
+from connectors.enabled import enabled_integrations
 
 BOT = Secret("env:SLACK_BOT_TOKEN", "xoxb-1")
 APP = Secret("env:SLACK_APP_TOKEN", "xapp-1")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Actor, Invocation, Platform, ReplyTarget, Target, TargetKind
+from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from connectors.slack import protocol
 from tests.fakes.slack_app import fixture_json, fixture_text, mention_event
 

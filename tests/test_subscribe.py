@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.channels.store import ChannelDefaults, Subscriptions
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
 from bot.messages import (
@@ -30,7 +31,6 @@ from bot.messages import (
 )
 from bot.permissions import ConfigAuthorizer
 from bot.router import Command, Outcome, Router
-from bot.store.channels import ChannelDefaults, Subscriptions
 from bot.store.database import Database
 from bot.targets import TargetResolver
 from commands import builtin_commands

@@ -15,7 +15,7 @@ from datetime import datetime
 from bot.config import Config, PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
 from bot.messages import Field, Level, Platform, Reply, Target
-from bot.pipeline import build_pipeline
+from bot.pipeline.assembly import build_pipeline
 from bot.router import Command
 from bot.store.database import Database
 from commands import builtin_commands

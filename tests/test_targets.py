@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.channels.store import ChannelDefaults
 from bot.errors import UsageError
 from bot.messages import (
     Actor,
@@ -18,7 +19,6 @@ from bot.messages import (
     TargetKind,
 )
 from bot.parsing import parse_target
-from bot.store.channels import ChannelDefaults
 from bot.store.database import Database
 from bot.targets import TargetResolver
 from tests.fakes.clock import FakeClock

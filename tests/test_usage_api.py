@@ -13,13 +13,13 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Config, DatabaseSettings
-from bot.config.ci_secrets import SecretsSettings, UsageToken
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.messages import Forge
+from bot.secrets.settings import SecretsSettings, UsageToken
+from bot.secrets.store import SecretRegistry
+from bot.secrets.usage_api import MAX_BODY_BYTES
 from bot.store.database import open_database
 from bot.store.models import SecretUse, TrackedSecret
-from bot.store.secrets import SecretRegistry
-from bot.usage_api import MAX_BODY_BYTES
 from bot.web import create_app
 from commands import builtin_commands
 from tests.fakes.clock import FakeClock

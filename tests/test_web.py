@@ -13,7 +13,7 @@ from bot.arguments import NoArgs
 from bot.config import Config, DatabaseSettings, ServerSettings, WorkerSettings
 from bot.context import Context
 from bot.messages import Actor, Invocation, Platform, Reply, ReplyTarget
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 from bot.router import Command
 from bot.store.database import UnappliedMigrations, open_database
 from bot.store.models import InboxItem, InboxStatus, OutboxItem

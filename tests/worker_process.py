@@ -19,7 +19,7 @@ from bot.clock import SystemClock
 from bot.config import Config, WorkerSettings
 from bot.context import Services
 from bot.messages import Platform
-from bot.pipeline import build_pipeline, run_workers
+from bot.pipeline.assembly import build_pipeline, run_workers
 from bot.store.database import open_database
 from tests.fakes.connector import RecordingConnector
 from tests.fakes.work import work_command

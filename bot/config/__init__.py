@@ -57,13 +57,12 @@ Invariants
 
 from __future__ import annotations
 
-from bot.config.ci import CiSettings, CiWorkflow
-from bot.config.ci_secrets import SecretsSettings, TrackedSecretEntry, UsageToken
+from bot.ci.settings import CiSettings, CiWorkflow
 from bot.config.errors import ConfigError, ConfigErrors
 from bot.config.loader import load_config, parse_config
 from bot.config.overrides import ENV_PREFIX
 from bot.config.render import render_config
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.settings import (
     BotSettings,
     Config,
@@ -77,6 +76,7 @@ from bot.config.settings import (
     ShellSettings,
     WorkerSettings,
 )
+from bot.secrets.settings import SecretsSettings, TrackedSecretEntry, UsageToken
 
 __all__ = [
     "ENV_PREFIX",

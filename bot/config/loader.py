@@ -48,7 +48,7 @@ from bot.config.schema import (
     _tuple_item,
     _unknown_key,
 )
-from bot.config.secrets import _ENV_NAME, _MASK, Secret, _is_reference
+from bot.config.secret_values import _ENV_NAME, _MASK, Secret, _is_reference
 from bot.config.settings import Config
 from bot.messages import Level
 

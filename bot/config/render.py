@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.config.rules import _rules_of
 from bot.config.schema import _is_table, _is_table_array, _join, _keyed_fields
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.settings import Config
 from bot.messages import Level
 

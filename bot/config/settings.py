@@ -25,8 +25,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field, fields
 
-from bot.config.ci import CiSettings
-from bot.config.ci_secrets import SecretsSettings
+from bot.ci.settings import CiSettings
 from bot.config.errors import ConfigError
 from bot.config.platforms import (
     DiscordSettings,
@@ -48,9 +47,10 @@ from bot.config.rules import (
     _rules,
     _time_zone,
 )
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.section import _Section
 from bot.messages import Level, Platform
+from bot.secrets.settings import SecretsSettings
 
 
 @dataclass(frozen=True, slots=True)

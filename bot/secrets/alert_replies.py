@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.messages import Field, Forge, Link, Reply, Status
-from bot.store.secrets import Tracked
+from bot.secrets.store import Tracked
 
 SNOOZE_EXAMPLE = "3d"
 

@@ -36,14 +36,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.channels.store import Subscriber, Subscriptions, Topic
 from bot.clock import Clock
-from bot.config.ci_secrets import SecretsSettings
-from bot.integrations import ScheduledJob
 from bot.messages import Forge, Outgoing, Reply
+from bot.platforms import ScheduledJob
 from bot.secrets.alert_replies import expiry_alert_reply
-from bot.store.channels import Subscriber, Subscriptions, Topic
-from bot.store.secret_alerts import AlertKey, SecretAlerts
-from bot.store.secrets import SecretRegistry, Tracked
+from bot.secrets.alert_store import AlertKey, SecretAlerts
+from bot.secrets.settings import SecretsSettings
+from bot.secrets.store import SecretRegistry, Tracked
 
 JOB_NAME = "secret-expiry-alerts"
 PAGE_SIZE = 500

@@ -36,7 +36,7 @@ from typing import Generic, TypeVar
 
 from bot.forge import CiRun, CiSecret, SecretScope
 from bot.secrets.references import Reference, References
-from bot.store.secrets import Tracked, Use
+from bot.secrets.store import Tracked, Use
 
 
 class SecretClass(enum.StrEnum):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from bot.forge import CiFile, CiRun, CiSecret, ForgeClient
 from bot.secrets.audit import AuditFacts
 from bot.secrets.references import References, find_references
-from bot.store.secrets import SecretRegistry, SecretUses, Tracked, Use
+from bot.secrets.store import SecretRegistry, SecretUses, Tracked, Use
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from bot.forge import CiRun, SecretScope
 from bot.messages import Reply, Status, Table
 from bot.secrets.audit import URGENCY, AuditRow, SecretClass, last_used
 from bot.secrets.references import FileProblem, Reference, References
-from bot.store.secrets import Tracked, Use
+from bot.secrets.store import Tracked, Use
 
 NONE = "-"
 AUDIT_HEADERS = ("class", "secret", "scope", "expires", "rotated", "last used", "used by")

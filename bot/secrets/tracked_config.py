@@ -24,9 +24,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.config.ci_secrets import SecretsSettings, TrackedSecretEntry
 from bot.messages import Forge
-from bot.store.secrets import SecretRegistry, Tracked
+from bot.secrets.settings import SecretsSettings, TrackedSecretEntry
+from bot.secrets.store import SecretRegistry, Tracked
 
 SOURCE = "config"
 SET_BY = "configuration"

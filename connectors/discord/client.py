@@ -54,8 +54,8 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.clock import Clock
-from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform
+from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from connectors.discord.gate import DiscordGate
 from connectors.discord.protocol import RECEIVED_HINT, TOKEN_HINT
 from connectors.discord.render import render_message

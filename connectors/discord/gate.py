@@ -1,7 +1,7 @@
 """Discord's rate limits, shared by every replica through the store's rate gate.
 
 discord.py keeps Discord's per-route buckets and the global limit in its own process;
-this adds what another replica learnt, through ``bot.rate_gate`` (state in the store).
+this adds what another replica learnt, through ``bot.pipeline.rate_gate`` (state in the store).
 The keys, ``<scope>`` being a digest of the bot token:
 
 - ``<scope>:route:<METHOD path-template>:<major parameters>``: a route as discord.py keys
@@ -16,7 +16,7 @@ interaction token replaced by a digest, so no secret reaches the store.
 out and retries itself: a 429 closes the route key, and the bucket key when the answer
 names its bucket, for ``Retry-After``; a global 429 (``X-RateLimit-Global`` or scope
 ``global``) closes the global key. ``wait`` comes before each send: it waits for a key
-closed a short while, and raises ``bot.delivery.RateLimited`` for one closed longer than
+closed a short while, and raises ``bot.pipeline.delivery.RateLimited`` for one closed longer than
 the gate's ``max_wait``, so the sender puts the message back without counting it.
 
 Invariants: a closed key is never sent through by any replica that checks it; the route
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 
 from discord.http import Route
 
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
 
 # Discord always says how long; if an answer ever does not, this is how long to wait
 DEFAULT_RETRY_AFTER = 5.0

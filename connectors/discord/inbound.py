@@ -41,7 +41,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.messages import Invocation, Outgoing
 from bot.metrics import Counter
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 from bot.storable import storable_invocation, storable_reply, storable_target
 from connectors import budget
 from connectors.discord.client import DiscordHTTP

@@ -34,7 +34,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.config.platforms.discord import DiscordSettings
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
 from bot.router import Command
 from bot.store.gates import GateStore
 from bot.store.leases import Leases

@@ -3,12 +3,12 @@
 ``GitHubClient`` turns "comment on acme/web#12" into a gidgethub request authenticated
 for the repository: the fixed token, or the token of the App installation that covers
 it (``Installations`` says which). It knows nothing about replies or the outbox; callers
-map its exceptions (gidgethub's, aiohttp's, ``bot.delivery.RateLimited``,
+map its exceptions (gidgethub's, aiohttp's, ``bot.pipeline.delivery.RateLimited``,
 ``CredentialsRejected``) with ``connectors.github.errors``.
 
 Lists are read whole, 100 per page (gidgethub follows the ``Link`` header).
 
-Rate limits go through the shared ``RateGate`` (``bot.rate_gate``), one pair of keys per
+Rate limits go through the shared ``RateGate`` (``bot.pipeline.rate_gate``), one pair of keys per
 installation (or the token): ``github:<scope>:write`` and ``github:<scope>:read``.
 
 - Every write takes a slot of the write key, so mutating requests of one installation
@@ -35,7 +35,7 @@ import aiohttp
 import gidgethub
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
 from connectors.github.auth import CredentialsRejected, TokenSource
 from connectors.github.errors import is_rate_limit
 from connectors.github.installations import Installations

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import Clock
-from bot.delivery import DeliveryError
 from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget
+from bot.pipeline.delivery import DeliveryError
 from connectors.github.client import GitHubClient
 from connectors.github.errors import delivery_error
 from connectors.markdown import MarkdownOptions, marker_comment, render_markdown

@@ -2,7 +2,8 @@
 
 ``delivery_error`` (sending replies):
 
-- a closed rate gate (``bot.delivery.RateLimited`` from ``bot.rate_gate``) stays as it is;
+- a closed rate gate (``bot.pipeline.delivery.RateLimited`` from
+  ``bot.pipeline.rate_gate``) stays as it is;
 - 429, or a 403 that is a rate limit → ``RateLimited`` for ``Retry-After`` seconds, or
   until ``x-ratelimit-reset`` when ``x-ratelimit-remaining`` is 0, else for a minute, as
   GitHub's guidance on secondary rate limits asks;
@@ -39,8 +40,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 import gidgethub
 
-from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.forge import Forbidden, ForgeError, NotFound
+from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from connectors.github.auth import CredentialsRejected, MissingInstallation
 from connectors.rate_limits import retry_after
 

@@ -11,7 +11,7 @@ and serializes writes), read into ``bot.forge`` types:
 - ``ci_run``, ``jobs``, ``rerun``, ``cancel``, ``dispatch`` on one run or workflow;
 - ``thread``: where the pull request's comments go; a ``sticky`` name makes the
   ``GitHubConnector`` edit one comment in place;
-- ``secrets``, ``ci_files``, ``latest_runs``: read through ``connectors.github.secrets``.
+- ``secrets``, ``ci_files``, ``latest_runs``: read through ``connectors.github.ci_secrets``.
 
 Invariants: every API failure leaves as a ``ForgeError`` (``errors.forge_error``), with
 a message for users and never a token; run ids are GitHub's numeric ids as strings.
@@ -39,9 +39,9 @@ from bot.forge import (
 )
 from bot.messages import Forge, Platform, ReplyTarget, Target, TargetKind
 from connectors.github.ci_events import ci_run, parse_time, state_of
+from connectors.github.ci_secrets import GitHubSecrets
 from connectors.github.client import GitHubClient
 from connectors.github.errors import PLATFORM, forge_error
-from connectors.github.secrets import GitHubSecrets
 
 STATUS_STATES = {
     "pending": CheckState.IN_PROGRESS,

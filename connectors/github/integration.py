@@ -13,7 +13,7 @@ context that, at start-up:
    that the pipeline context sets as ``bot.web.CI_EVENTS``, when there is one.
 
 Steps 2 and 3 are ``open_github``, which ``chatops shell`` uses too. The server's client
-sends through the rate gate in the store (``bot.rate_gate``), shared with every replica:
+sends through the rate gate in the store (``bot.pipeline.rate_gate``), shared with every replica:
 mutating requests of one installation ``write_interval`` apart (GitHub asks for a second),
 and nothing while GitHub says to wait. Permission lookups wait out a rate limit within
 half of the command's time budget (``workers.handler_timeout``).
@@ -37,9 +37,9 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.config import BotSettings
 from bot.config.platforms import GitHubSettings
-from bot.integrations import ScheduledJob, StartupError
 from bot.messages import Platform
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
+from bot.platforms import ScheduledJob, StartupError
 from bot.store.gates import GateStore
 from bot.store.leases import Leases
 from bot.store.state import StateStore

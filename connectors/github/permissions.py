@@ -27,9 +27,9 @@ import aiohttp
 import gidgethub
 
 from bot.clock import Clock
-from bot.delivery import RateLimited
 from bot.messages import Actor, Forge, Level, Platform, Target
 from bot.permissions import PermissionUnavailable
+from bot.pipeline.delivery import RateLimited
 from connectors.github.client import SECONDARY_LIMIT_WAIT, GitHubClient
 from connectors.github.errors import is_rate_limit
 from connectors.rate_limits import retry_after

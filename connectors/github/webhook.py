@@ -48,7 +48,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.forge import CiEventSink
 from bot.metrics import Counter
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 from connectors import budget
 from connectors.forge_intake import submit_comment
 from connectors.github import signatures

@@ -15,7 +15,7 @@ the shared gate of the token and host, ``gitlab:<host>:<token digest>:write`` / 
 mutating requests take a slot ``spacing`` apart; a 429 or a rate-limited 403 closes writes
 for its ``Retry-After`` (a minute when GitLab does not say), and ``RateLimit-Remaining: 0``
 closes reads and writes until ``RateLimit-Reset``. A closed gate raises
-``bot.delivery.RateLimited`` before the request is made. GitLab tokens are not minted by
+``bot.pipeline.delivery.RateLimited`` before the request is made. GitLab tokens are not minted by
 the bot, so nothing is retried with another token.
 
 Project paths are URL-encoded (``group%2Fsub%2Fproject``) by ``project_ref``, as GitLab's
@@ -35,7 +35,7 @@ from gidgetlab import abc as gitlab_abc
 from gidgetlab import sansio
 from gidgetlab.exceptions import HTTPException
 
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
 from connectors.rate_limits import exhausted_until, retry_after_seconds
 
 SUCCESS = frozenset({200, 201, 202, 204, 304})

@@ -27,8 +27,8 @@ from typing import Any
 from gidgetlab.exceptions import HTTPException
 
 from bot.clock import Clock
-from bot.delivery import DeliveryError, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget
+from bot.pipeline.delivery import DeliveryError, Undeliverable
 from connectors.gitlab.client import GitLabApi, failed_response_headers, project_ref
 from connectors.gitlab.errors import delivery_error
 from connectors.markdown import MarkdownOptions, marker_comment, render_markdown

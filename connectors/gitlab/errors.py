@@ -8,7 +8,8 @@ minute, the window GitLab's limits are counted in.
 
 ``delivery_error`` (sending replies):
 
-- a closed rate gate (``bot.delivery.RateLimited`` from ``bot.rate_gate``) stays as it is;
+- a closed rate gate (``bot.pipeline.delivery.RateLimited`` from
+  ``bot.pipeline.rate_gate``) stays as it is;
 - 429, a ``RateLimitExceeded``, or a 403 with ``Retry-After`` → ``RateLimited`` (for
   ``Retry-After``, until ``RateLimit-Reset``, else a minute);
 - ``Retry-After`` on any other status → ``RetryLater``;
@@ -41,8 +42,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 from gidgetlab.exceptions import HTTPException, RateLimitExceeded
 
-from bot.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.forge import Forbidden, ForgeError, NotFound
+from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
 from connectors.rate_limits import retry_after
 
 PLATFORM = "GitLab"

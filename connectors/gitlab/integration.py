@@ -29,9 +29,9 @@ from aiohttp import web
 
 from bot.config import BotSettings
 from bot.config.platforms import GitLabSettings
-from bot.integrations import StartupError
 from bot.messages import Platform
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
+from bot.platforms import StartupError
 from bot.store.gates import GateStore
 from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.front_door import front_door

@@ -29,9 +29,9 @@ import aiohttp
 from gidgetlab.exceptions import HTTPException
 
 from bot.clock import Clock
-from bot.delivery import RateLimited
 from bot.messages import Actor, Forge, Level, Platform, Target
 from bot.permissions import PermissionUnavailable
+from bot.pipeline.delivery import RateLimited
 from connectors.gitlab.client import GitLabApi, failed_response_headers, project_ref
 from connectors.gitlab.errors import rate_limit_wait
 

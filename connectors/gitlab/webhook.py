@@ -29,7 +29,7 @@ A CI update (``Pipeline Hook``) is handed to the run tracker before answering. I
 the answer is still 200 (``{"observed": false, ...}``), and the failure is logged: a 5xx
 would not make GitLab retry, it would only count towards disabling the hook, which then
 loses every later delivery, commands included. The run is not lost either: the stuck-run
-reconciler (``bot.runs``) polls runs that have not finished and records their outcome.
+reconciler (``bot.ci.tracker``) polls runs that have not finished and records their outcome.
 
 Invariants: the token is checked over the raw request before anything parses the body; a
 note's commands are keyed by the note, so the same note delivered twice, under any
@@ -51,7 +51,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.forge import CiEventSink
 from bot.metrics import Counter
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
 from connectors import budget
 from connectors.forge_intake import submit_comment
 from connectors.gitlab import tokens

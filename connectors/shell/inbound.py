@@ -22,9 +22,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
 from bot.messages import Actor, Invocation, Platform, ReplyTarget
-from bot.pipeline import Pipeline
+from bot.pipeline.assembly import Pipeline
+from bot.pipeline.worker import reply_key
 from bot.store.models import OutboxItem, OutboxStatus
-from bot.worker import reply_key
 from connectors.shell.client import ShellConnector
 from connectors.shell.lines import command_text
 

@@ -11,7 +11,7 @@ Where a reply goes, from its ``ReplyTarget`` (built by ``protocol``):
   channel or a DM the bot is not in) and the command's ``response_url`` is still valid,
   through the ``response_url`` instead (``in_channel`` or ``ephemeral``).
 
-Every post goes through the shared rate gate (``bot.rate_gate``, kept in the store, so
+Every post goes through the shared rate gate (``bot.pipeline.rate_gate``, kept in the store, so
 every replica honours it), one key per token, method and channel:
 ``slack:<token digest>:<method>:<channel>`` (``response_url`` counts as a method). Each
 post takes the key's next slot, the gate's ``spacing`` (``[slack] post_interval``, 1 s:
@@ -19,7 +19,7 @@ Slack allows about one message per second per channel) after the one before, whi
 replica sent it. A 429 or ``ratelimited`` closes that key for Slack's ``Retry-After``, so
 no replica posts there until the window ends.
 
-Failures reach the outbox only as ``bot.delivery`` errors: a rate limit (a 429, or the
+Failures reach the outbox only as ``bot.pipeline.delivery`` errors: a rate limit (a 429, or the
 gate closed or queued beyond its ``max_wait``) is ``RateLimited``, which the sender puts
 back without counting the attempt; permanent ``ok: false`` errors are ``Undeliverable``,
 network errors and the rest ``DeliveryError``.
@@ -44,10 +44,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.clock import Clock
-from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget, Status
-from bot.rate_gate import RateGate
-from bot.worker import reply_key
+from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
+from bot.pipeline.rate_gate import RateGate
+from bot.pipeline.worker import reply_key
 from connectors.slack import protocol
 from connectors.slack.render import SlackMessage, render_reply
 from connectors.slack.threads import ThreadSubjects

@@ -36,7 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config.platforms import SlackSettings
 from bot.messages import Invocation, Outgoing, Platform
-from bot.rate_gate import RateGate
+from bot.pipeline.rate_gate import RateGate
 from bot.store.gates import GateStore
 from bot.store.state import StateStore
 from bot.web import CLOCK, CONFIG, DATABASE, HTTP, LOG, PIPELINE, REGISTRY

@@ -29,9 +29,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.messages import Actor, Invocation, Platform, ReplyTarget, Target
 from bot.parsing import ParseError, find_commands, looks_like_target, parse_target, split_args
+from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 
 # Slack: a response_url takes up to 5 responses within 30 minutes; keep a margin.
 RESPONSE_URL_LIFETIME = timedelta(minutes=29)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.delivery import DeliveryError
 from bot.messages import Outgoing, Platform
+from bot.pipeline.delivery import DeliveryError
 
 
 class RecordingConnector:

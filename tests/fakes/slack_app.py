@@ -21,12 +21,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Config, DatabaseSettings, OutboxSettings, PermissionsSettings, WorkerSettings
 from bot.config.platforms import SlackSettings
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.store.database import open_database
 from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from bot.web import create_app
 from commands import builtin_commands
-from connectors.integrations import enabled_integrations
+from connectors.enabled import enabled_integrations
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FIXTURES, FakeSlack
 

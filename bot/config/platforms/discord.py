@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from bot.config.errors import ConfigError, combine
 from bot.config.rules import _http_url, _positive, _rules
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.section import _Section
 
 _SNOWFLAKE = re.compile(r"[0-9]{1,20}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from bot.config.errors import ConfigError
 from bot.config.rules import _at_least, _cron, _http_url, _non_empty, _positive, _rules
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.section import _Section
 
 # GitHub caps webhook payloads at 25 MB (docs: "Webhook events and payloads").

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from bot.config.errors import ConfigError, combine
 from bot.config.rules import _at_least, _http_url, _non_empty, _positive, _rules
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.section import _Section
 
 # GitLab does not send webhook payloads over 25 MB (docs: "Webhook limits").

@@ -21,10 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.config.ci import _repository
+from bot.ci.settings import _repository
 from bot.config.errors import ConfigError
 from bot.config.rules import _at_least, _cron, _http_url, _non_empty, _one_of, _rules, _time_zone
-from bot.config.secrets import Secret
+from bot.config.secret_values import Secret
 from bot.config.section import _Section
 from bot.messages import Forge
 

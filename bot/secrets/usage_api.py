@@ -64,9 +64,9 @@ from aiohttp import web
 from yarl import URL
 
 from bot.clock import Clock
-from bot.config.ci_secrets import UsageToken
 from bot.messages import Forge
-from bot.store.secrets import SecretRegistry, SecretUses
+from bot.secrets.settings import UsageToken
+from bot.secrets.store import SecretRegistry, SecretUses
 
 PATH = "/api/usage"
 MAX_BODY_BYTES = 64 * 1024

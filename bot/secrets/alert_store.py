@@ -15,7 +15,7 @@ Invariants:
 - An outbox row is enqueued only in the transaction that inserted its alert row, under a
   key derived from that row's id (``messages(alert_id)``), so no alert is told twice.
 - ``ack`` acknowledges the expiry date the secret has at that moment: a later
-  ``secrets track`` with a new date clears it (``bot.store.secrets``).
+  ``secrets track`` with a new date clears it (``bot.secrets.store``).
 - Repository names are matched in lower case, secret names as given.
 """
 
@@ -29,9 +29,9 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from bot.messages import Forge, Outgoing
+from bot.secrets.store import SecretRegistry, Tracked
 from bot.store.models import SecretAlert, TrackedSecret
 from bot.store.queues import enqueue_in_transaction
-from bot.store.secrets import SecretRegistry, Tracked
 from bot.store.transactions import transaction
 
 CLAIM_ATTEMPTS = 2  # a lost race on an earlier threshold's row is looked at once more

@@ -1,6 +1,6 @@
 """The tracked CI runs in the database: ``Run`` rows, their forge runs and their origins.
 
-``RunStore`` is the run tracker's (``bot.runs``) only way to the ``Run``, ``ForgeRun`` and
+``RunStore`` is the run tracker's (``bot.ci.tracker``) only way to the ``Run``, ``ForgeRun`` and
 ``RunOrigin`` tables; it decides nothing about CI, it keeps the records consistent:
 
 - ``create`` inserts a run with its first origin (and any forge runs) in one transaction;

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.clock import Clock
-from bot.delivery import Connector, DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.messages import Outgoing, OutgoingKind, Platform, Reply, Status
 from bot.metrics import Metrics
+from bot.pipeline.delivery import Connector, DeliveryError, RateLimited, RetryLater, Undeliverable
 from bot.router import Outcome, Router
 from bot.store.queues import (
     Audit,

@@ -27,10 +27,10 @@ from typing import Protocol
 
 from aiohttp import web
 
-from bot.delivery import Connector
 from bot.forge import ForgeClient, Forges
 from bot.messages import Actor, Level, Platform, Target
 from bot.permissions import Authorizer, PermissionUnavailable
+from bot.pipeline.delivery import Connector
 
 
 class StartupError(Exception):

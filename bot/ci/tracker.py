@@ -2,7 +2,7 @@
 
 ``RunTracker`` is what the CI commands call (``rescan``, ``restart``, ``runs_for``), what
 forge webhooks feed (``observe``, as the ``bot.forge.CiEventSink``) and what the
-``ci-reconcile`` job runs (``reconcile``). Records live in ``bot.store.runs``.
+``ci-reconcile`` job runs (``reconcile``). Records live in ``bot.ci.store``.
 
 ``rescan(client, change, origin)``, in order:
 
@@ -65,9 +65,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from bot.ci_replies import forge_run_result_reply, run_result_reply, summary_reply
+from bot.channels.store import Subscriptions, Topic
+from bot.ci.replies import forge_run_result_reply, run_result_reply, summary_reply
+from bot.ci.settings import CiSettings
+from bot.ci.store import (
+    ActiveRunExists,
+    NewRun,
+    Origin,
+    RunStore,
+    StoredOrigin,
+    TrackedForgeRun,
+    TrackedRun,
+)
 from bot.clock import Clock
-from bot.config.ci import CiSettings
 from bot.errors import CommandError
 from bot.forge import (
     CANCELLED_CONCLUSIONS,
@@ -83,19 +93,9 @@ from bot.forge import (
     NotFound,
 )
 from bot.messages import Forge, Outgoing, Platform, ReplyTarget
-from bot.store.channels import Subscriptions, Topic
 from bot.store.leases import Leases
 from bot.store.models import RunState
 from bot.store.queues import OutboxQueue
-from bot.store.runs import (
-    ActiveRunExists,
-    NewRun,
-    Origin,
-    RunStore,
-    StoredOrigin,
-    TrackedForgeRun,
-    TrackedRun,
-)
 
 __all__ = [
     "Origin",

@@ -25,20 +25,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from bot.channels.store import ChannelDefaults
 from bot.clock import Clock
 from bot.config import Config
 from bot.context import Services
-from bot.delivery import Connector
-from bot.loop import Heartbeat, keep_busy
 from bot.messages import Invocation, Outgoing, OutgoingKind, Platform, Reply
 from bot.metrics import Metrics
 from bot.permissions import Authorizer, ConfigAuthorizer
+from bot.pipeline.delivery import Connector
+from bot.pipeline.loop import Heartbeat, keep_busy
+from bot.pipeline.worker import Backoff, InboxWorker, OutboxSender, acknowledgement_key
 from bot.router import Command, Router
-from bot.store.channels import ChannelDefaults
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
 from bot.targets import TargetResolver
-from bot.worker import Backoff, InboxWorker, OutboxSender, acknowledgement_key
 
 
 class IntakeUnavailable(Exception):

@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from bot.clock import Clock
 from bot.config import Config
 from bot.forge import Forges
-from bot.integrations import Integration
+from bot.platforms import Integration
 from commands import builtin_commands
 from connectors.discord.integration import DiscordIntegration
 from connectors.github.forge import GitHubForge

@@ -6,7 +6,7 @@ The gate's state lives in the store (``bot.store.gates``), so every replica hono
 
 - ``write_slot(key)`` reserves the key's next slot (``spacing`` after the previous one and
   after any block) and sleeps until it. A slot further away than ``max_wait`` is not
-  taken: it raises ``bot.delivery.RateLimited`` with the wait, so the sender puts the
+  taken: it raises ``bot.pipeline.delivery.RateLimited`` with the wait, so the sender puts the
   message back without holding a send (and its lease) open.
 - ``read_slot(key)`` only waits for a block (reads are not spaced); a block further away
   than ``max_wait`` raises ``RateLimited`` as well.
@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.delivery import RateLimited
+from bot.pipeline.delivery import RateLimited
 from bot.store.gates import GateState, Refusal, Slot
 
 Sleep = Callable[[float], Awaitable[None]]

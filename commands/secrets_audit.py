@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from bot.channels.store import ChannelDefaults, Subscriptions
 from bot.context import Context
 from bot.errors import UsageError
 from bot.messages import Forge, Reply, Target, TargetKind
@@ -31,8 +32,7 @@ from bot.secrets.alerts import today_in
 from bot.secrets.audit import audit
 from bot.secrets.inventory import SecretStores, gather_facts, gather_usage
 from bot.secrets.replies import Expiring, audit_reply, expiring_reply, usage_reply
-from bot.store.channels import ChannelDefaults, Subscriptions
-from bot.store.secrets import SecretRegistry, SecretUses
+from bot.secrets.store import SecretRegistry, SecretUses
 from commands.changes import CHANGE_KINDS, label
 
 WINDOW = re.compile(r"(\d{1,4})\s*([dw]?)")
