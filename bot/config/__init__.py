@@ -57,26 +57,67 @@ Invariants
 
 from __future__ import annotations
 
-from bot.ci.settings import CiSettings, CiWorkflow
-from bot.config.errors import ConfigError, ConfigErrors
-from bot.config.loader import load_config, parse_config
-from bot.config.overrides import ENV_PREFIX
-from bot.config.render import render_config
-from bot.config.secret_values import Secret
-from bot.config.settings import (
-    BotSettings,
-    Config,
-    DatabaseSettings,
-    LoggingSettings,
-    OutboxSettings,
-    PermissionGrant,
-    PermissionsSettings,
-    SchedulerSettings,
-    ServerSettings,
-    ShellSettings,
-    WorkerSettings,
-)
-from bot.secrets.settings import SecretsSettings, TrackedSecretEntry, UsageToken
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.ci.settings import CiSettings, CiWorkflow
+    from bot.config.errors import ConfigError, ConfigErrors
+    from bot.config.loader import load_config, parse_config
+    from bot.config.overrides import ENV_PREFIX
+    from bot.config.render import render_config
+    from bot.config.secret_values import Secret
+    from bot.config.settings import (
+        BotSettings,
+        Config,
+        DatabaseSettings,
+        LoggingSettings,
+        OutboxSettings,
+        PermissionGrant,
+        PermissionsSettings,
+        SchedulerSettings,
+        ServerSettings,
+        ShellSettings,
+        WorkerSettings,
+    )
+    from bot.secrets.settings import SecretsSettings, TrackedSecretEntry, UsageToken
+
+# where each re-exported name lives; imported on first use, so that importing one module of
+# this package (``bot.config.errors``, say) does not import the settings of every feature,
+# which import that module in turn
+_EXPORTS = {
+    "BotSettings": "bot.config.settings",
+    "CiSettings": "bot.ci.settings",
+    "CiWorkflow": "bot.ci.settings",
+    "Config": "bot.config.settings",
+    "ConfigError": "bot.config.errors",
+    "ConfigErrors": "bot.config.errors",
+    "DatabaseSettings": "bot.config.settings",
+    "ENV_PREFIX": "bot.config.overrides",
+    "LoggingSettings": "bot.config.settings",
+    "OutboxSettings": "bot.config.settings",
+    "PermissionGrant": "bot.config.settings",
+    "PermissionsSettings": "bot.config.settings",
+    "SchedulerSettings": "bot.config.settings",
+    "Secret": "bot.config.secret_values",
+    "SecretsSettings": "bot.secrets.settings",
+    "ServerSettings": "bot.config.settings",
+    "ShellSettings": "bot.config.settings",
+    "TrackedSecretEntry": "bot.secrets.settings",
+    "UsageToken": "bot.secrets.settings",
+    "WorkerSettings": "bot.config.settings",
+    "load_config": "bot.config.loader",
+    "parse_config": "bot.config.loader",
+    "render_config": "bot.config.render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
 
 __all__ = [
     "ENV_PREFIX",
