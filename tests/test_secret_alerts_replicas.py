@@ -3,8 +3,9 @@ on one PostgreSQL database firing it at the same moment send one alert per chann
 an application that starts after downtime sends the alert due, once, at start-up.
 
 The applications run their real workers, outbox senders and APScheduler; replies go to a
-recording connector per replica. APScheduler measures time on the wall clock, so the
-start-up tests begin their fake clock at the wall clock's present (it never moves after).
+recording connector per replica. APScheduler measures time on the wall clock, so every
+test begins its fake clock at the wall clock's present (it never moves after) and derives
+each expiry date from that start: the tests pass on any date.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -138,8 +139,9 @@ async def outbox_rows() -> list[tuple[str, str, OutboxStatus]]:
 
 
 async def test_two_replicas_firing_at_once_send_one_alert_per_channel(postgres_url: str) -> None:
-    clock = FakeClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    subscribers = await seed(postgres_url, date(2026, 11, 28), clock.now())
+    clock = FakeClock()  # the replicas' APScheduler is on the wall clock
+    expires_on = clock.now().date() + timedelta(days=7)  # the 30 and 7 day thresholds passed
+    subscribers = await seed(postgres_url, expires_on, clock.now())
     secrets = SecretsSettings(alert_cron=NEVER)
 
     async with replicas(postgres_url, clock, secrets, 2) as running:
@@ -166,7 +168,7 @@ async def test_two_replicas_firing_at_once_send_one_alert_per_channel(postgres_u
 async def test_after_downtime_the_alert_due_is_sent_at_start_and_not_again(
     database_url: str,
 ) -> None:
-    clock = FakeClock(datetime.now(UTC))  # APScheduler's start-up run is on the wall clock
+    clock = FakeClock()  # APScheduler's start-up run is on the wall clock
     today = clock.now().date()
     expires_on = today + timedelta(days=5)  # the 30 and 7 day thresholds passed while down
     subscribers = await seed(database_url, expires_on, clock.now())
@@ -205,10 +207,12 @@ async def test_after_downtime_the_alert_due_is_sent_at_start_and_not_again(
 
 
 async def test_configured_expiry_dates_are_tracked_at_start(database_url: str) -> None:
-    clock = FakeClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    await seed(database_url, date(2027, 1, 1), clock.now())
+    clock = FakeClock()  # the replicas' APScheduler is on the wall clock
+    today = clock.now().date()
+    await seed(database_url, today + timedelta(days=41), clock.now())
+    expires_on = today + timedelta(days=72)
     entry = TrackedSecretEntry(
-        repo="acme/api", name="PYPI_TOKEN", expires="2027-02-01", owner="@py"
+        repo="acme/api", name="PYPI_TOKEN", expires=expires_on.isoformat(), owner="@py"
     )
     secrets = SecretsSettings(alert_cron=NEVER, tracked=(entry,))
 
@@ -217,7 +221,7 @@ async def test_configured_expiry_dates_are_tracked_at_start(database_url: str) -
 
     assert tracked is not None
     assert (tracked.expires_on, tracked.owner, tracked.source, tracked.set_by) == (
-        date(2027, 2, 1),
+        expires_on,
         "@py",
         "config",
         "configuration",
