@@ -10,7 +10,7 @@ The token is read from the environment variable named by ``--token-env`` (defaul
 ``CHATOPS_USAGE_TOKEN``), never from the command line, so it stays out of process lists and
 CI logs. No configuration file or database is needed.
 
-The report is checked here with the server's own rules (``bot.secrets.usage_api.parse_report``)
+The report is checked here with the server's own rules (``bot.secrets.usage_report.parse_report``)
 before anything is sent. A 5xx answer or a network error is retried, ``ATTEMPTS`` times in
 all, after ``BACKOFF_SECONDS`` doubling each time (or the server's ``Retry-After``, at most
 ``MAX_RETRY_AFTER``); a 4xx answer is final. Redirects are not followed, so the token is
@@ -42,7 +42,7 @@ import aiohttp
 from yarl import URL
 
 from bot.clock import Clock, SystemClock
-from bot.secrets.usage_api import PATH, InvalidReport, parse_report
+from bot.secrets.usage_report import PATH, InvalidReport, parse_report
 
 EXIT_OK = 0
 EXIT_FAILED = 1
