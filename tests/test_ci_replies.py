@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.ci.records import TrackedForgeRun, TrackedRun
 from bot.ci.replies import (
     checks_table,
     forge_run_result_reply,
     run_result_reply,
     summary_reply,
 )
-from bot.ci.tracker import RunState, TrackedForgeRun, TrackedRun
 from bot.forge import Change, ChangeState, Check, CheckState, CiRun, CiRunEvent, Job
 from bot.messages import Field, Forge, Link, Reply, Status, Table, Target, TargetKind
+from bot.store.models import RunState
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -36,7 +36,8 @@ from bot.ci.plan import (
     rerun_row,
     waiting_reruns,
 )
-from bot.ci.store import Origin, RunStore, TrackedForgeRun, TrackedRun
+from bot.ci.records import Origin, TrackedForgeRun, TrackedRun
+from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import Change, CheckState, CiRun, ForgeClient, ForgeError, NotFound
 from bot.store.models import RunState

@@ -26,8 +26,9 @@ from datetime import datetime
 
 from bot.channels.store import Subscriptions, Topic
 from bot.ci.plan import abandon_messages, conclusion, result_messages, untracked_messages
+from bot.ci.records import StoredOrigin, TrackedRun
 from bot.ci.replies import forge_run_result_reply, run_result_reply, summary_reply
-from bot.ci.store import RunStore, StoredOrigin, TrackedRun
+from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import FAILED_CONCLUSIONS, CiRunEvent, ForgeClient, ForgeError, Forges, Job
 from bot.messages import Outgoing

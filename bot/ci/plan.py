@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.channels.store import Subscriber
-from bot.ci.store import NewRun, Origin, StoredOrigin, TrackedForgeRun, TrackedRun
+from bot.ci.records import NewRun, Origin, StoredOrigin, TrackedForgeRun, TrackedRun
 from bot.forge import (
     CANCELLED_CONCLUSIONS,
     FAILED_CONCLUSIONS,

@@ -25,8 +25,9 @@ from datetime import timedelta
 from bot.ci.follow import Follower
 from bot.ci.notices import Notices
 from bot.ci.plan import forge_row, late
+from bot.ci.records import TrackedRun
 from bot.ci.settings import CiSettings
-from bot.ci.store import RunStore, TrackedRun
+from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import CiRunEvent, ForgeClient, ForgeError, Forges, NotFound
 from bot.store.leases import Leases

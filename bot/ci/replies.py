@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bot.ci.store import TrackedRun
+from bot.ci.records import TrackedRun
 from bot.durations import format_duration
 from bot.forge import CANCELLED_CONCLUSIONS, Change, Check, CheckState, CiRunEvent, Job
 from bot.messages import Field, Forge, Link, Reply, Status, Table

@@ -47,8 +47,9 @@ from bot.ci.plan import (
     plan_start,
     resumable,
 )
+from bot.ci.records import ActiveRunExists, Origin, TrackedRun
 from bot.ci.settings import CiSettings
-from bot.ci.store import ActiveRunExists, Origin, RunStore, TrackedRun
+from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.errors import CommandError
 from bot.forge import Change, CheckState, CiRun, ForgeClient, ForgeError

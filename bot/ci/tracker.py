@@ -33,9 +33,10 @@ from bot.ci.launch import Launcher
 from bot.ci.notices import Notices
 from bot.ci.plan import Rescan, RescanOutcome, follows_up
 from bot.ci.reconcile import Reconciler
+from bot.ci.records import Origin, TrackedForgeRun, TrackedRun
 from bot.ci.settings import CiSettings
 from bot.ci.start import Starter
-from bot.ci.store import Origin, RunStore, TrackedForgeRun, TrackedRun
+from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import Change, CiRunEvent, ForgeClient, Forges
 from bot.messages import Forge
