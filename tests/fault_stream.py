@@ -308,7 +308,9 @@ def fault_config(database_url: str, api_url: str) -> Config:
     return dataclasses.replace(
         config,
         workers=WorkerSettings(poll_interval=0.05, lease_seconds=5.0, handler_timeout=2.0),
-        outbox=OutboxSettings(lease_seconds=5.0, backoff_base=0.05, backoff_cap=0.5),
+        outbox=OutboxSettings(
+            lease_seconds=5.0, backoff_base=0.05, backoff_cap=0.5, acknowledge_after=0.0
+        ),
     )
 
 

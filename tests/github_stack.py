@@ -136,7 +136,11 @@ class Stack:
 
 
 def github_config(
-    database_url: str, api_url: str, ci: CiSettings | None = None, **github: Any
+    database_url: str,
+    api_url: str,
+    ci: CiSettings | None = None,
+    acknowledge_after: float = 0.0,
+    **github: Any,
 ) -> Config:
     settings: dict[str, Any] = {
         "enabled": True,
@@ -149,7 +153,10 @@ def github_config(
     return Config(
         database=DatabaseSettings(url=database_url),
         workers=WorkerSettings(poll_interval=0.01),
-        outbox=OutboxSettings(backoff_base=0.01, backoff_cap=0.05),
+        # acknowledged at once: these tests follow each 👀 (the delay has its own tests)
+        outbox=OutboxSettings(
+            backoff_base=0.01, backoff_cap=0.05, acknowledge_after=acknowledge_after
+        ),
         github=GitHubSettings(**settings),
         ci=ci or CiSettings(),
     )
@@ -170,6 +177,7 @@ async def github_stack(
     extra_commands: Sequence[Command[Any]] = (DEPLOY,),
     ci: CiSettings | None = None,
     write_interval: float = 0.0,
+    acknowledge_after: float = 0.0,
     **github: Any,
 ) -> AsyncIterator[Stack]:
     """``write_interval`` spaces GitHub writes as in production (1 s) when a test asks;
@@ -178,7 +186,7 @@ async def github_stack(
     await migrate(database_url)
     async with fake or FakeGitHub(clock=clock.now) as fake_github:
         fake_github.add_token(TOKEN)
-        config = github_config(database_url, fake_github.url, ci, **github)
+        config = github_config(database_url, fake_github.url, ci, acknowledge_after, **github)
         app = create_app(
             config,
             commands=[*builtin_commands(), *extra_commands],

@@ -131,7 +131,8 @@ def gitlab_config(
     return Config(
         database=DatabaseSettings(url=database_url),
         workers=WorkerSettings(poll_interval=0.01),
-        outbox=OutboxSettings(backoff_base=0.01, backoff_cap=0.05),
+        # acknowledged at once: these tests follow each 👀 (the delay has its own tests)
+        outbox=OutboxSettings(backoff_base=0.01, backoff_cap=0.05, acknowledge_after=0.0),
         gitlab=GitLabSettings(**settings),
         ci=ci or CiSettings(),
         slack=slack or SlackSettings(),

@@ -350,7 +350,13 @@ async def test_an_acknowledgement_goes_out_while_its_command_is_still_running(
     pipeline = make_pipeline(database, connector, clock)
     first = invocation(clock, key="delivery-early-ack")
     assert await pipeline.submit(first, acknowledge=True) is True
-    assert await pipeline.sender.run_once() == 1  # the worker has not run the command yet
+    # the acknowledgement waits ``acknowledge_after`` (2 s) for an answer that would make
+    # it pointless; the worker has not run the command when that time is up
+    assert await pipeline.sender.run_once() == 0
+    clock.advance(1.9)
+    assert await pipeline.sender.run_once() == 0
+    clock.advance(0.1)
+    assert await pipeline.sender.run_once() == 1
     await drain(pipeline, clock)
     assert [(m.key, m.kind) for m in connector.sent] == [
         (f"ack:{first.id}", OutgoingKind.ACKNOWLEDGEMENT),
@@ -362,7 +368,7 @@ async def test_replies_are_claimed_before_the_acknowledgements_of_newer_commands
     database: Database,
 ) -> None:
     clock, connector = FakeClock(), RecordingConnector()
-    pipeline = make_pipeline(database, connector, clock)
+    pipeline = make_pipeline(database, connector, clock, acknowledge_after=0.0)
     old = invocation(clock, key="delivery-old")
     assert await pipeline.submit(old) is True
     assert await pipeline.inbox_worker.run_once() == 1  # the old command's reply is queued

@@ -139,6 +139,10 @@ class OutboxSettings(_Section):
     max_attempts: int = field(default=8, metadata=_rules(_at_least(1)))
     backoff_base: float = field(default=1.0, metadata=_rules(_positive))
     backoff_cap: float = field(default=300.0, metadata=_rules(_positive))
+    # seconds a forge command waits before its message gets an acknowledgement (a 👀
+    # reaction); an answer sent sooner makes it pointless, so a fast command costs the
+    # forge one write, not two. 0 acknowledges at once.
+    acknowledge_after: float = field(default=2.0, metadata=_rules(_between(0, 60)))
 
     def _check(self) -> None:
         if self.backoff_cap < self.backoff_base:

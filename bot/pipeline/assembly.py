@@ -59,6 +59,8 @@ class Pipeline:
     inbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     outbox_wake: asyncio.Event = field(default_factory=asyncio.Event)
     intake_deadline: float = 2.0
+    # how long an acknowledgement waits for the answer that would make it pointless
+    acknowledge_after: timedelta = timedelta(0)
     inbox_heartbeat: Heartbeat | None = None
     outbox_heartbeat: Heartbeat | None = None
     # submits given up at the deadline, still finishing (or rolling back) in the background
@@ -106,7 +108,9 @@ class Pipeline:
                 acknowledgement = (
                     _acknowledgement(invocation) if acknowledge and position == 0 else None
                 )
-                accepted += await self.inbox.submit(invocation, now, acknowledgement)
+                accepted += await self.inbox.submit(
+                    invocation, now, acknowledgement, now + self.acknowledge_after
+                )
             queued = 0
             for notice in notices:
                 queued += await self.outbox.enqueue(notice, now)
@@ -135,7 +139,7 @@ class Pipeline:
         self.log.info("accepted" if accepted else "duplicate delivery ignored", extra=ids)
         if accepted:
             self.inbox_wake.set()
-        if (accepted and acknowledge) or queued:
+        if (accepted and acknowledge and not self.acknowledge_after) or queued:
             self.outbox_wake.set()
         return accepted, queued
 
@@ -220,6 +224,7 @@ def build_pipeline(
         log=log.getChild("pipeline"),
         outbox_wake=outbox_wake,
         intake_deadline=config.database.intake_deadline,
+        acknowledge_after=timedelta(seconds=config.outbox.acknowledge_after),
         inbox_heartbeat=Heartbeat(clock.monotonic),
         outbox_heartbeat=Heartbeat(clock.monotonic),
     )

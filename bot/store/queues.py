@@ -151,12 +151,17 @@ class InboxQueue:
         self._claim_keys_sql: dict[int, Statement] = {}
 
     async def submit(
-        self, invocation: Invocation, now: datetime, acknowledgement: Outgoing | None = None
+        self,
+        invocation: Invocation,
+        now: datetime,
+        acknowledgement: Outgoing | None = None,
+        acknowledge_at: datetime | None = None,
     ) -> bool:
         """Persist an invocation; False if its delivery key was seen before.
 
         ``acknowledgement``, if given, is enqueued in the same transaction, so it exists
-        exactly when the invocation was accepted.
+        exactly when the invocation was accepted; it becomes due at ``acknowledge_at``
+        (default ``now``), unless the answer is sent first and drops it.
         """
         try:
             async with transaction():
@@ -169,7 +174,9 @@ class InboxQueue:
                     received_at=invocation.received_at,
                 )
                 if acknowledgement is not None:
-                    await _create_outbox_row(acknowledgement, now, invocation.received_at)
+                    await _create_outbox_row(
+                        acknowledgement, now, invocation.received_at, acknowledge_at
+                    )
         except IntegrityError:
             return False
         return True
@@ -593,7 +600,10 @@ async def _purge(
 
 
 async def _create_outbox_row(
-    outgoing: Outgoing, now: datetime, received_at: datetime | None
+    outgoing: Outgoing,
+    now: datetime,
+    received_at: datetime | None,
+    available_at: datetime | None = None,
 ) -> None:
     await OutboxItem.create(
         key=outgoing.key,
@@ -604,7 +614,7 @@ async def _create_outbox_row(
         kind=outgoing.kind.value,
         priority=priority_of(outgoing.kind),
         status=OutboxStatus.PENDING,
-        available_at=now,
+        available_at=available_at or now,
         created_at=now,
         received_at=received_at,
     )
