@@ -10,11 +10,13 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
-from bot.pipeline.assembly import Pipeline
+if TYPE_CHECKING:  # only named in annotations: this module imports none of the bot
+    from bot.pipeline.assembly import Pipeline
 
 POSTGRES_URL_ENV = ("CHATOPS_BENCH_POSTGRES_URL", "CHATOPS_TEST_POSTGRES_URL")
 POSTGRES_SCHEMES = ("postgres", "postgresql", "asyncpg")
