@@ -79,6 +79,7 @@ from benchmarks.common import (
     postgres_admin,
     table_line,
 )
+from bot.app import builtin_commands
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, OutboxSettings, WorkerSettings
 from bot.context import Services
@@ -88,7 +89,6 @@ from bot.pipeline.assembly import Pipeline, build_pipeline, run_workers
 from bot.pipeline.worker import reply_key
 from bot.store.database import Database, open_database
 from bot.web import version
-from commands import builtin_commands
 from connectors.shell.client import ShellConnector
 
 MAX_COUNT = 20_000

@@ -1,5 +1,5 @@
-"""The ``chatops`` command: init, doctor, serve, shell, migrate, check-config, dead-letters,
-github, gitlab, slack, discord, report-usage.
+"""The ``chatops`` command: init, doctor, serve, shell, plugins, migrate, check-config,
+dead-letters, github, gitlab, slack, discord, report-usage.
 
 Which configuration file: ``--config PATH``, else ``$CHATOPS_CONFIG``, else
 ``chatops.toml`` in the working directory when it exists (what ``chatops init`` writes),
@@ -10,8 +10,9 @@ configuration at all.
 
 ``serve`` refuses to start on a database with unapplied migrations and says to
 run ``chatops migrate``. ``shell`` is a local front door that uses the same
-pipeline; on the embedded SQLite database it applies pending migrations itself
-(a local, single-user tool), elsewhere it refuses like ``serve``.
+pipeline (``bot.cli_shell``). ``serve``, ``shell`` and ``plugins`` load the plugins
+(``bot.plugins``) before anything else; one that cannot be loaded is named, exit 1.
+The application itself is composed in ``bot.app``.
 """
 
 from __future__ import annotations
@@ -20,37 +21,34 @@ import argparse
 import asyncio
 import errno
 import json
-import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
 import aiohttp
 
-from bot.ci.tracker import RunTracker
+from bot.app import create_app, load_features
+from bot.cli_dead_letters import dead_letters
+from bot.cli_plugins import describe_features
+from bot.cli_shell import run_shell
 from bot.clock import SystemClock
 from bot.config import Config, ConfigError, load_config, render_config
 from bot.config.errors import combine
 from bot.config.platforms.slack import HTTP, SOCKET
 from bot.config.serving import serve_problems
-from bot.context import Services
 from bot.doctor import diagnose, failed, render
+from bot.features import Feature
 from bot.init import DEFAULT_PATH, InitError, next_steps, write_config
 from bot.logs import configure_logging
-from bot.messages import Platform
-from bot.pipeline.assembly import build_pipeline
 from bot.platforms import StartupError
+from bot.plugins import PluginError
 from bot.secrets.usage_client import add_arguments as add_report_usage_arguments
 from bot.secrets.usage_client import run as run_report_usage
-from bot.store.database import Database, DatabaseError, dialect_of, open_database
-from bot.store.queues import OutboxQueue
-from bot.web import create_app, serve, version
-from commands import builtin_commands
+from bot.store.database import DatabaseError, open_database
+from bot.web import serve, version
 from connectors.discord.invite import InviteError, invite_url
 from connectors.doctor import platform_checks, webhook_platforms
-from connectors.enabled import enabled_integrations, open_forges
 from connectors.endpoints import startup_banner
 from connectors.github.create_app import CreateAppError, CreateAppOptions, register_app
 from connectors.github.create_app import describe as describe_app
@@ -58,17 +56,11 @@ from connectors.github.setup import SetupError, describe, setup_repo
 from connectors.gitlab.setup import SetupError as GitLabSetupError
 from connectors.gitlab.setup import describe as describe_project
 from connectors.gitlab.setup import setup_project
-from connectors.shell.client import ShellConnector
-from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
-from connectors.shell.lines import is_exit, prefixes_for
-from connectors.shell.terminal import banner, history, terminal_lines
 from connectors.slack.manifest import slack_manifest
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
-DEAD_LETTER_LISTING = 200
-HISTORY_FILE = ".chatops_history"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -102,16 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if command == "migrate":
         return asyncio.run(_migrate(config))
-    if command == "serve":
-        return _serve(config, args.host, args.port)
-    if command == "shell":
-        try:
-            return asyncio.run(_shell(config, sys.stdin, sys.stdout, sys.stderr))
-        except KeyboardInterrupt:
-            print(file=sys.stderr)
-            return EXIT_INTERRUPTED
+    if command in ("serve", "shell", "plugins"):
+        return _with_features(config, args)
     if command == "dead-letters":
-        return asyncio.run(_dead_letters(config, args.retry, args.retry_all))
+        return asyncio.run(dead_letters(config, args.retry, args.retry_all))
     if command == "github" and args.github_command == "create-app":
         return asyncio.run(_github_create_app(config, args))
     if command == "github":
@@ -129,6 +115,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise AssertionError(f"unhandled command {command}")
 
 
+def _with_features(config: Config, args: argparse.Namespace) -> int:
+    """``serve``, ``shell`` and ``plugins``: the built-in features and the plugins'."""
+    try:
+        loaded = load_features()
+    except PluginError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.command == "plugins":
+        describe_features(config, loaded, sys.stdout)
+        return EXIT_OK
+    if args.command == "serve":
+        return _serve(config, loaded.features, args.host, args.port)
+    try:
+        return asyncio.run(run_shell(config, loaded.features))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatops", description="chatops-bridge")
     parser.add_argument("--config", "-c", help="configuration file (default: $CHATOPS_CONFIG)")
@@ -144,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="override server.host")
     serve.add_argument("--port", type=int, help="override server.port")
     sub.add_parser("shell", help="type commands as a local user (reads stdin)")
+    sub.add_parser("plugins", help="list the features, built-in and from plugins, and commands")
     sub.add_parser("migrate", help="apply pending database migrations")
     dead = sub.add_parser("dead-letters", help="list replies that could not be sent, or retry them")
     retry = dead.add_mutually_exclusive_group()
@@ -213,65 +219,6 @@ async def _migrate(config: Config) -> int:
     else:
         print("the database is up to date")
     return EXIT_OK
-
-
-async def _dead_letters(config: Config, keys: list[str] | None, retry_all: bool) -> int:
-    try:
-        database = await open_database(config.database.resolved_url())
-    except (DatabaseError, OSError) as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    outbox = OutboxQueue(database)
-    try:
-        if retry_all:
-            count = await outbox.requeue_dead(None, SystemClock().now())
-            print(f"requeued {count} message(s)")
-            return EXIT_OK
-        if keys is not None:
-            return await _retry(outbox, keys)
-        letters = await outbox.dead_letters(limit=DEAD_LETTER_LISTING)
-        waiting = await outbox.waiting_for_connector(_served_platforms(config))
-    finally:
-        await database.close()
-    if not letters:
-        print("no dead letters")
-    for letter in letters:
-        created = letter.created_at.isoformat(timespec="seconds")
-        print(f"{letter.key}\t{letter.platform}\t{letter.attempts}\t{created}\t{letter.reason}")
-    for platform, count in sorted(waiting.items()):
-        why = (
-            "only a chatops shell session sends these; the one that queued them has ended"
-            if platform == Platform.SHELL.value
-            else "not enabled in this configuration"
-        )
-        print(f"waiting for a connector: {count} message(s) for {platform} ({why})")
-    return EXIT_OK
-
-
-async def _retry(outbox: OutboxQueue, keys: list[str]) -> int:
-    """Requeue each key that is a dead letter; name every key that is not, and exit 1."""
-    count, unknown = 0, []
-    for key in dict.fromkeys(keys):
-        requeued = await outbox.requeue_dead([key], SystemClock().now())
-        count += requeued
-        if not requeued:
-            unknown.append(key)
-    if count or not unknown:
-        print(f"requeued {count} message(s)")
-    for key in unknown:
-        print(f"chatops: no dead letter with key {key}", file=sys.stderr)
-    return EXIT_ERROR if unknown else EXIT_OK
-
-
-def _served_platforms(config: Config) -> set[str]:
-    """The platforms a server with this configuration sends to."""
-    sections = {
-        Platform.GITHUB: config.github.enabled,
-        Platform.GITLAB: config.gitlab.enabled,
-        Platform.SLACK: config.slack.enabled,
-        Platform.DISCORD: config.discord.enabled,
-    }
-    return {platform.value for platform, enabled in sections.items() if enabled}
 
 
 async def _github_setup_repo(config: Config, repo: str) -> int:
@@ -348,7 +295,7 @@ def _discord_invite(config: Config, guild: str | None) -> int:
     return EXIT_OK
 
 
-def _serve(config: Config, host: str | None, port: int | None) -> int:
+def _serve(config: Config, features: Sequence[Feature], host: str | None, port: int | None) -> int:
     log = configure_logging(
         config.logging.level,
         config.logging.format,
@@ -356,9 +303,7 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
         sys.stderr,
     )
     log.info("%s", startup_banner(config, version()))
-    app = create_app(
-        config, commands=builtin_commands(), integrations=enabled_integrations(config), log=log
-    )
+    app = create_app(config, features=features, configured_platforms=True, log=log)
     host = host or config.server.host
     port = config.server.port if port is None else port
     try:
@@ -376,85 +321,3 @@ def _serve(config: Config, host: str | None, port: int | None) -> int:
         )
         return EXIT_ERROR
     return EXIT_OK
-
-
-async def _shell(config: Config, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
-    log = configure_logging(
-        "WARNING", config.logging.format, [s.reveal() for s in config.config_secrets()], stderr
-    )
-    url = config.database.resolved_url()
-    embedded = dialect_of(url) == "sqlite"
-    try:
-        database = await open_database(url, require_migrated=not embedded)
-        if embedded and await database.migrate():
-            print("chatops: applied pending migrations to the local database", file=stderr)
-    except (DatabaseError, OSError) as exc:
-        print(f"chatops: {exc}", file=stderr)
-        return EXIT_ERROR
-    clock = SystemClock()
-    try:
-        async with open_forges(config, clock, log) as forges:
-            tracker = RunTracker(
-                forges=forges,
-                settings=config.ci,
-                clock=clock,
-                outbox=OutboxQueue(database),
-                log=log.getChild("ci"),
-            )
-            services = Services(
-                clock=clock,
-                started_at=clock.now(),
-                version=version(),
-                forges=forges,
-                runs=tracker,
-                ci=config.ci,
-                secrets=config.secrets,
-            )
-            return await _shell_session(config, database, services, stdin, stdout, stderr, log)
-    finally:
-        await database.close()
-
-
-async def _shell_session(
-    config: Config,
-    database: Database,
-    services: Services,
-    stdin: TextIO,
-    stdout: TextIO,
-    stderr: TextIO,
-    log: logging.Logger,
-) -> int:
-    connector = ShellConnector(stdout)
-    pipeline = build_pipeline(
-        config,
-        database,
-        commands=builtin_commands(),
-        connectors={Platform.SHELL: connector},
-        services=services,
-        log=log,
-    )
-    session = ShellSession(
-        pipeline,
-        connector,
-        user=config.shell.user,
-        reply_timeout=config.workers.handler_timeout + 5.0,
-        prefixes=prefixes_for(config.bot.name, config.slack.command),
-    )
-    if not stdin.isatty():
-        return await _run_lines(session, read_lines(stdin, None), stderr)
-    print(banner(version(), config.shell.user, config.bot.name), file=stdout)
-    with history(Path.home() / HISTORY_FILE):
-        return await _run_lines(session, terminal_lines(PROMPT), stderr)
-
-
-async def _run_lines(session: ShellSession, lines: AsyncIterator[str], stderr: TextIO) -> int:
-    status = EXIT_OK
-    async for line in lines:
-        if is_exit(line):
-            break
-        try:
-            await session.run_line(line)
-        except (ShellDeliveryFailed, TimeoutError) as exc:
-            print(f"chatops: no reply: {exc or 'timed out'}", file=stderr)
-            status = EXIT_ERROR
-    return status

@@ -2,9 +2,10 @@
 
 A handler sees who asked (``actor``, ``level``), what about (``target``), where
 the answer goes (``reply_to``, via the invocation), the commands this user may
-run (``catalog``) and shared services (``clock``, process start time, version,
-the forge clients, the CI run tracker and its settings, the ``[secrets]`` settings).
-It never sees a chat platform's client: handlers return ``Reply`` data.
+run (``catalog``) and the core services (``clock``, process start time, version, the
+forge clients). It never sees a chat platform's client: handlers return ``Reply`` data.
+What a feature's handlers need beyond that (its stores, settings, the run tracker) they
+receive when the feature builds them (``bot.features``), not through the context.
 
 A handler that must also say something elsewhere (the sticky summary on a pull
 request, say) calls ``also_send``; those messages are queued in the same
@@ -18,30 +19,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.ci.settings import CiSettings
 from bot.clock import Clock
 from bot.forge import Forges
 from bot.messages import Actor, Invocation, Level, Outgoing, Reply, ReplyTarget, Target
-from bot.secrets.settings import SecretsSettings
 
 if TYPE_CHECKING:
-    from bot.ci.tracker import RunTracker
     from bot.router import Command
 
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Process-wide dependencies shared by every handler."""
+    """Process-wide dependencies shared by every handler: the core's, no feature's."""
 
     clock: Clock
     started_at: datetime
     version: str
     forges: Forges = field(default_factory=Forges)
-    # the run tracker (``bot.ci.tracker``): None where CI is not followed (tests, tools)
-    runs: RunTracker | None = None
-    ci: CiSettings = field(default_factory=CiSettings)
-    # ``[secrets]``: the secrets commands' time zone, thresholds and windows
-    secrets: SecretsSettings = field(default_factory=SecretsSettings)
 
 
 @dataclass(frozen=True, slots=True)

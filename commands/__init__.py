@@ -1,25 +1,17 @@
 """Command handlers, one module per family, all platform-blind.
 
-Each module exports ``commands()``; ``builtin_commands`` lists them
-explicitly. Nothing registers itself when imported.
+Each module exports ``commands(...)``, taking what its handlers need; the feature that
+owns the family (``bot.ci.feature``, ``bot.secrets.feature``, ``bot.channels.feature``)
+builds them, and ``bot.app`` lists the features. Nothing registers itself when imported.
+``ping`` and ``help`` need only the handler's context: they make the core feature.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot.router import Command
-from commands import help, ping, rescan, secret_tracking, secrets_audit, status, subscribe
+from bot.features import CommandsFeature
+from commands import help, ping
 
 
-def builtin_commands() -> list[Command[Any]]:
-    """Every command family, one line each: basics first, then CI, then channels."""
-    return [
-        *ping.commands(),
-        *help.commands(),
-        *status.commands(),
-        *rescan.commands(),
-        *subscribe.commands(),
-        *secret_tracking.commands(),
-        *secrets_audit.commands(),
-    ]
+def core_feature() -> CommandsFeature:
+    """``ping`` and ``help``: what every bot answers, whatever else it does."""
+    return CommandsFeature(name="core", commands=(*ping.commands(), *help.commands()))

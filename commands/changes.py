@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.ci.replies import change_ref
-from bot.ci.tracker import Origin, RunTracker
+from bot.ci.tracker import Origin
 from bot.context import Context
 from bot.durations import format_duration
-from bot.errors import CommandError, UsageError
+from bot.errors import UsageError
 from bot.forge import Change, ForgeClient
 from bot.messages import Forge, TargetKind
 
@@ -35,13 +35,6 @@ async def open_change(ctx: Context, command: str) -> tuple[ForgeClient, Change]:
         )
     client = ctx.services.forges.client_for(target)
     return client, await client.change(target.repo, target.number)
-
-
-def tracker(ctx: Context) -> RunTracker:
-    runs = ctx.services.runs
-    if runs is None:
-        raise CommandError("CI tracking is not running in this process.")
-    return runs
 
 
 def origin(ctx: Context) -> Origin:

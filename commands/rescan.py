@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.ci.replies import short_sha, summary_reply
-from bot.ci.tracker import Rescan, RescanOutcome, TrackedRun, follows_up
+from bot.ci.tracker import Rescan, RescanOutcome, RunTracker, TrackedRun, follows_up
 from bot.context import Context
 from bot.forge import Change, ChangeState, CiRun
 from bot.messages import Field, Level, Link, Reply, Status, Target
 from bot.router import Command
-from commands.changes import label, open_change, origin, tracker, when
+from commands.changes import label, open_change, origin, when
 
 SUMMARY = "summary"
 TARGET_HELP = {"help": "the pull request (owner/repo#12)", "metavar": "TARGET"}
@@ -32,44 +32,47 @@ class ChangeArgs:
     target: Target | None = field(default=None, metadata=TARGET_HELP)
 
 
-async def rescan(ctx: Context, _args: ChangeArgs) -> Reply:
-    return await _run_again(ctx, "rescan", restart=False)
+class RescanCommands:
+    """``rescan``, ``restart`` and ``update``, bound to the run tracker that starts runs."""
 
+    def __init__(self, runs: RunTracker) -> None:
+        self._runs = runs
 
-async def restart(ctx: Context, _args: ChangeArgs) -> Reply:
-    return await _run_again(ctx, "restart", restart=True)
+    async def rescan(self, ctx: Context, _args: ChangeArgs) -> Reply:
+        return await self._run_again(ctx, "rescan", restart=False)
 
+    async def restart(self, ctx: Context, _args: ChangeArgs) -> Reply:
+        return await self._run_again(ctx, "restart", restart=True)
 
-async def _run_again(ctx: Context, command: str, *, restart: bool) -> Reply:
-    client, change = await open_change(ctx, command)
-    if change.state is not ChangeState.OPEN:
-        return _not_open(change, command)
-    asker, runs = origin(ctx), tracker(ctx)
-    start = runs.restart if restart else runs.rescan
-    result = await start(client, change, asker)
-    return rescan_reply(change, result, ctx.clock.now(), follows=follows_up(asker.target))
+    async def _run_again(self, ctx: Context, command: str, *, restart: bool) -> Reply:
+        client, change = await open_change(ctx, command)
+        if change.state is not ChangeState.OPEN:
+            return _not_open(change, command)
+        asker = origin(ctx)
+        start = self._runs.restart if restart else self._runs.rescan
+        result = await start(client, change, asker)
+        return rescan_reply(change, result, ctx.clock.now(), follows=follows_up(asker.target))
 
-
-async def update(ctx: Context, _args: ChangeArgs) -> Reply:
-    client, change = await open_change(ctx, "update")
-    repo, number = change.target.repo, change.target.number or 0
-    checks = await client.checks(repo, change.head_sha)
-    runs = await tracker(ctx).runs_for(client.forge, repo, number)
-    now = ctx.clock.now()
-    ctx.also_send(
-        client.thread(repo, number, sticky=SUMMARY),
-        summary_reply(change, checks, runs, now),
-        SUMMARY,
-    )
-    return Reply(
-        title=f"Summary updated: {label(change)}",
-        status=Status.OK,
-        paragraphs=(
-            f"The summary comment on {label(change)} now shows {len(checks)} check(s) of "
-            f"{short_sha(change.head_sha)} and {len(runs)} bot run(s).",
-        ),
-        links=(Link(label(change), change.url),),
-    )
+    async def update(self, ctx: Context, _args: ChangeArgs) -> Reply:
+        client, change = await open_change(ctx, "update")
+        repo, number = change.target.repo, change.target.number or 0
+        checks = await client.checks(repo, change.head_sha)
+        runs = await self._runs.runs_for(client.forge, repo, number)
+        now = ctx.clock.now()
+        ctx.also_send(
+            client.thread(repo, number, sticky=SUMMARY),
+            summary_reply(change, checks, runs, now),
+            SUMMARY,
+        )
+        return Reply(
+            title=f"Summary updated: {label(change)}",
+            status=Status.OK,
+            paragraphs=(
+                f"The summary comment on {label(change)} now shows {len(checks)} check(s) of "
+                f"{short_sha(change.head_sha)} and {len(runs)} bot run(s).",
+            ),
+            links=(Link(label(change), change.url),),
+        )
 
 
 def rescan_reply(change: Change, result: Rescan, now: datetime, *, follows: bool = True) -> Reply:
@@ -156,12 +159,13 @@ def _sentence(text: str) -> str:
     return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def commands() -> tuple[Command[ChangeArgs], ...]:
+def commands(runs: RunTracker) -> tuple[Command[ChangeArgs], ...]:
+    handlers = RescanCommands(runs)
     return (
         Command(
             name="rescan",
             summary="Run CI again on a pull request's head commit; the result follows here.",
-            handler=rescan,
+            handler=handlers.rescan,
             args=ChangeArgs,
             level=Level.WRITE,
             examples=("rescan", "rescan acme/web#12"),
@@ -174,7 +178,7 @@ def commands() -> tuple[Command[ChangeArgs], ...]:
         Command(
             name="restart",
             summary="Cancel the CI running on a pull request, then run it again.",
-            handler=restart,
+            handler=handlers.restart,
             args=ChangeArgs,
             level=Level.WRITE,
             examples=("restart", "restart acme/web#12"),
@@ -182,7 +186,7 @@ def commands() -> tuple[Command[ChangeArgs], ...]:
         Command(
             name="update",
             summary="Refresh the pull request's summary comment without starting anything.",
-            handler=update,
+            handler=handlers.update,
             args=ChangeArgs,
             level=Level.WRITE,
             examples=("update", "update acme/web#12"),

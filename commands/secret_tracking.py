@@ -44,6 +44,7 @@ from bot.router import Command
 from bot.secrets.alert_replies import days_phrase, repo_option
 from bot.secrets.alert_store import SecretAlerts
 from bot.secrets.alerts import today_in
+from bot.secrets.settings import SecretsSettings
 from bot.secrets.store import SecretRegistry, Tracked
 
 SOURCE = "command"
@@ -122,16 +123,21 @@ class SecretTrackingCommands:
     """The handlers, over the registry, the alert state and the channels' defaults."""
 
     def __init__(
-        self, registry: SecretRegistry, alerts: SecretAlerts, defaults: ChannelDefaults
+        self,
+        registry: SecretRegistry,
+        alerts: SecretAlerts,
+        defaults: ChannelDefaults,
+        settings: SecretsSettings,
     ) -> None:
         self._registry = registry
         self._alerts = alerts
         self._defaults = defaults
+        self._settings = settings
 
     async def track(self, ctx: Context, args: TrackArgs) -> Reply:
         secret = await self._secret(ctx, args.name, args.repo)
         now = ctx.clock.now()
-        today = today_in(ctx.services.secrets.timezone, now)
+        today = today_in(self._settings.timezone, now)
         expires_on = parse_expiry(args.expires, today)
         owner, rotate_url = _owner(args.owner), _rotate_url(args.rotate_url)
         known = await self._registry.get(secret.forge, secret.repo, secret.name)
@@ -150,7 +156,7 @@ class SecretTrackingCommands:
             now=now,
         )
         days_left = (expires_on - today).days
-        paragraphs = [_when_alerted(ctx, secret, days_left)]
+        paragraphs = [_when_alerted(self._settings, secret, days_left)]
         if previous is None:
             title, status = f"Tracking {secret.shown}", Status.OK
         else:
@@ -284,8 +290,8 @@ def _rotate_url(text: str | None) -> str | None:
     return text.strip()
 
 
-def _when_alerted(ctx: Context, secret: _Secret, days_left: int) -> str:
-    thresholds = ctx.services.secrets.thresholds_days
+def _when_alerted(settings: SecretsSettings, secret: _Secret, days_left: int) -> str:
+    thresholds = settings.thresholds_days
     before = [str(days) for days in thresholds if days > 0]
     parts = []
     if before:
@@ -354,13 +360,14 @@ def _moment(when: datetime) -> str:
 
 
 def commands(
+    settings: SecretsSettings,
     registry: SecretRegistry | None = None,
     alerts: SecretAlerts | None = None,
     defaults: ChannelDefaults | None = None,
 ) -> tuple[Command[Any], ...]:
     registry = registry or SecretRegistry()
     handlers = SecretTrackingCommands(
-        registry, alerts or SecretAlerts(registry), defaults or ChannelDefaults()
+        registry, alerts or SecretAlerts(registry), defaults or ChannelDefaults(), settings
     )
     return (
         Command(

@@ -32,6 +32,7 @@ from bot.secrets.alerts import today_in
 from bot.secrets.audit import audit
 from bot.secrets.inventory import SecretStores, gather_facts, gather_usage
 from bot.secrets.replies import Expiring, audit_reply, expiring_reply, usage_reply
+from bot.secrets.settings import SecretsSettings
 from bot.secrets.store import SecretRegistry, SecretUses
 from commands.changes import CHANGE_KINDS, label
 
@@ -66,20 +67,25 @@ class SecretsCommands:
     """The handlers, over the stores they read."""
 
     def __init__(
-        self, stores: SecretStores, subscriptions: Subscriptions, defaults: ChannelDefaults
+        self,
+        stores: SecretStores,
+        subscriptions: Subscriptions,
+        defaults: ChannelDefaults,
+        settings: SecretsSettings,
     ) -> None:
         self._stores = stores
         self._subscriptions = subscriptions
         self._defaults = defaults
+        self._settings = settings
 
     async def audit(self, ctx: Context, _args: AuditArgs) -> Reply:
         target = await self._repository(ctx, "secrets audit")
         client = ctx.services.forges.client_for(target)
         facts = await gather_facts(client, target.repo, self._stores)
-        settings = ctx.services.secrets
+        settings = self._settings
         rows = audit(
             facts,
-            _today(ctx),
+            _today(ctx, settings),
             stale_after_days=settings.stale_after_days,
             expiring_within_days=settings.expiring_within_days,
         )
@@ -87,11 +93,11 @@ class SecretsCommands:
 
     async def expiring(self, ctx: Context, args: ExpiringArgs) -> Reply:
         within = (
-            ctx.services.secrets.expiring_within_days
+            self._settings.expiring_within_days
             if args.within is None
             else parse_window(args.within)
         )
-        today = _today(ctx)
+        today = _today(ctx, self._settings)
         subscribed = await self._subscriptions.of_channel(ctx.invocation.reply_to)
         found: list[Expiring] = []
         for subscriber in subscribed:
@@ -143,8 +149,8 @@ def _forge(ctx: Context, target: Target) -> Forge:
     return ctx.services.forges.forge_of(target)
 
 
-def _today(ctx: Context) -> date:
-    return today_in(ctx.services.secrets.timezone, ctx.clock.now())
+def _today(ctx: Context, settings: SecretsSettings) -> date:
+    return today_in(settings.timezone, ctx.clock.now())
 
 
 def parse_window(text: str) -> int:
@@ -159,6 +165,7 @@ def parse_window(text: str) -> int:
 
 
 def commands(
+    settings: SecretsSettings,
     registry: SecretRegistry | None = None,
     uses: SecretUses | None = None,
     subscriptions: Subscriptions | None = None,
@@ -168,6 +175,7 @@ def commands(
         SecretStores(registry or SecretRegistry(), uses or SecretUses()),
         subscriptions or Subscriptions(),
         defaults or ChannelDefaults(),
+        settings,
     )
     return (
         Command(

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.ci.replies import checks_table, short_sha
-from bot.ci.tracker import TrackedRun
+from bot.ci.tracker import RunTracker, TrackedRun
 from bot.context import Context
 from bot.forge import Change, Check, CheckState
 from bot.messages import Field, Link, Reply, Status, Target
 from bot.router import Command
-from commands.changes import label, open_change, tracker, when
+from commands.changes import label, open_change, when
 
 TRACKED_SHOWN = 3
 
@@ -29,13 +29,19 @@ class StatusArgs:
     )
 
 
-async def status(ctx: Context, _args: StatusArgs) -> Reply:
-    client, change = await open_change(ctx, "status")
-    checks = await client.checks(change.target.repo, change.head_sha)
-    runs = await tracker(ctx).runs_for(
-        client.forge, change.target.repo, change.target.number or 0, limit=TRACKED_SHOWN
-    )
-    return status_reply(change, checks, runs, ctx.clock.now())
+class StatusCommand:
+    """``status``, bound to the run tracker it reads the bot's own runs from."""
+
+    def __init__(self, runs: RunTracker) -> None:
+        self._runs = runs
+
+    async def status(self, ctx: Context, _args: StatusArgs) -> Reply:
+        client, change = await open_change(ctx, "status")
+        checks = await client.checks(change.target.repo, change.head_sha)
+        runs = await self._runs.runs_for(
+            client.forge, change.target.repo, change.target.number or 0, limit=TRACKED_SHOWN
+        )
+        return status_reply(change, checks, runs, ctx.clock.now())
 
 
 def status_reply(
@@ -86,12 +92,13 @@ def _tracked(run: TrackedRun, now: datetime) -> str:
     )
 
 
-def commands() -> tuple[Command[StatusArgs], ...]:
+def commands(runs: RunTracker) -> tuple[Command[StatusArgs], ...]:
+    handlers = StatusCommand(runs)
     return (
         Command(
             name="status",
             summary="Show the CI state of a pull request's head commit.",
-            handler=status,
+            handler=handlers.status,
             args=StatusArgs,
             examples=("status", "status acme/web#12", "status #12"),
             description=(

@@ -1,7 +1,8 @@
 """The integrations a configuration enables, composed explicitly, in one place.
 
-``serve`` installs what ``enabled_integrations`` returns; nothing registers itself on
-import. A platform whose section says ``enabled = false`` is not even constructed.
+The composition root (``bot.app``) installs what ``enabled_integrations`` returns, given
+the commands of its features (the Discord slash command lists them); nothing registers
+itself on import. A platform whose section says ``enabled = false`` is not even constructed.
 ``chatops shell`` has no web server: ``open_forges`` gives it the forge clients alone
 (no webhooks needed), opened and closed around the session.
 """
@@ -9,14 +10,15 @@ import. A platform whose section says ``enabled = false`` is not even constructe
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.forge import Forges
 from bot.platforms import Integration
-from commands import builtin_commands
+from bot.router import Command
 from connectors.discord.integration import DiscordIntegration
 from connectors.github.forge import GitHubForge
 from connectors.github.integration import GitHubIntegration, open_github
@@ -25,7 +27,7 @@ from connectors.gitlab.integration import GitLabIntegration, open_gitlab
 from connectors.slack.integration import SlackIntegration
 
 
-def enabled_integrations(config: Config) -> list[Integration]:
+def enabled_integrations(config: Config, commands: Sequence[Command[Any]]) -> list[Integration]:
     integrations: list[Integration] = []
     if config.github.enabled:
         integrations.append(GitHubIntegration(config.github, config.bot))
@@ -34,8 +36,8 @@ def enabled_integrations(config: Config) -> list[Integration]:
     if config.slack.enabled:
         integrations.append(SlackIntegration(config.slack))
     if config.discord.enabled:
-        # the slash command's sub-commands: the same commands ``serve`` hands the router
-        integrations.append(DiscordIntegration(config.discord, builtin_commands()))
+        # the slash command's sub-commands: the same commands the router gets
+        integrations.append(DiscordIntegration(config.discord, commands))
     return integrations
 
 

@@ -1,7 +1,7 @@
 """A stream of GitHub commands through the real bot while its database link breaks.
 
 Intent
-    ``fault_stack(database_url)`` runs the real application (``bot.web.create_app`` with
+    ``fault_stack(database_url)`` runs the real application (``bot.app.create_app`` with
     the GitHub integration) on 127.0.0.1 with its database URL pointing at a
     ``TcpProxy`` in front of the test database, and a fake GitHub that receives the
     replies. A test (or ``benchmarks.recovery``) streams signed ``issue_comment``
@@ -47,13 +47,13 @@ import aiohttp
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import builtin_features, create_app
 from bot.clock import SystemClock
 from bot.config import Config, OutboxSettings, WorkerSettings
 from bot.context import Context
+from bot.features import commands_feature
 from bot.messages import Reply, Status
 from bot.router import Command
-from bot.web import create_app
-from commands import builtin_commands
 from connectors.github.integration import GitHubIntegration
 from connectors.github.signatures import sign
 from connectors.markdown import marker_comment
@@ -342,7 +342,7 @@ async def fault_stack(database_url: str) -> AsyncIterator[Stack]:
         config = fault_config(url, github.url)
         app = create_app(
             config,
-            commands=[*builtin_commands(), TICK],
+            features=[*builtin_features(), commands_feature("tests", [TICK])],
             # unpaced writes (production spaces them a second apart per installation):
             # the stream is one installation's, and must drain within a test
             integrations=[GitHubIntegration(config.github, config.bot, write_interval=0.0)],

@@ -20,16 +20,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bot.app import builtin_features, create_app
 from bot.arguments import NoArgs
 from bot.ci.settings import CiSettings
 from bot.config import Config, DatabaseSettings, OutboxSettings, Secret, WorkerSettings
 from bot.config.platforms import GitHubSettings
 from bot.context import Context
+from bot.features import commands_feature
 from bot.messages import Level, Reply, Status
 from bot.router import Command
 from bot.store.database import open_database
-from bot.web import create_app
-from commands import builtin_commands
 from connectors.github.integration import GitHubIntegration
 from connectors.github.signatures import sign
 from tests.fakes.clock import FakeClock
@@ -189,7 +189,7 @@ async def github_stack(
         config = github_config(database_url, fake_github.url, ci, acknowledge_after, **github)
         app = create_app(
             config,
-            commands=[*builtin_commands(), *extra_commands],
+            features=[*builtin_features(), commands_feature("tests", extra_commands)],
             integrations=[
                 GitHubIntegration(config.github, config.bot, write_interval=write_interval)
             ],

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import builtin_features, create_app, listed
 from bot.ci.settings import CiSettings
 from bot.config import (
     Config,
@@ -29,9 +30,8 @@ from bot.config import (
     WorkerSettings,
 )
 from bot.config.platforms import GitLabSettings, SlackSettings
+from bot.features import commands_feature
 from bot.router import Command
-from bot.web import create_app
-from commands import builtin_commands
 from connectors.enabled import enabled_integrations
 from connectors.gitlab.integration import GitLabIntegration
 from connectors.gitlab.tokens import sign
@@ -166,14 +166,15 @@ async def gitlab_stack(
         config = gitlab_config(
             database_url, fake.url, ci, slack=slack, permissions=permissions, **gitlab
         )
+        features = [*builtin_features(), commands_feature("tests", extra_commands)]
         app = create_app(
             config,
-            commands=[*builtin_commands(), *extra_commands],
+            features=features,
             integrations=[
                 GitLabIntegration(config.gitlab, config.bot, write_interval=write_interval)
                 if integration.name == "gitlab"
                 else integration
-                for integration in enabled_integrations(config)
+                for integration in enabled_integrations(config, listed(features).commands)
             ],
             clock=clock,
         )

@@ -10,17 +10,11 @@ import io
 import logging
 from datetime import datetime
 
-from bot.ci.settings import CiSettings
-from bot.ci.tracker import RunTracker
+from bot.app import open_shell
 from bot.config import Config, PermissionGrant, PermissionsSettings, Secret
 from bot.config.platforms import GitHubSettings
-from bot.context import Services
-from bot.messages import Level, Platform
-from bot.pipeline.assembly import build_pipeline
+from bot.messages import Level
 from bot.store.database import Database
-from bot.store.queues import OutboxQueue
-from commands import builtin_commands
-from connectors.enabled import open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
 from tests.fakes.clock import FakeClock, utc_minute
@@ -51,29 +45,8 @@ async def test_status_and_rescan_from_the_shell(database: Database) -> None:
             ),
         )
         log = logging.getLogger("tests.ci_shell")
-        async with open_forges(config, clock, log) as forges:
-            tracker = RunTracker(
-                forges=forges,
-                settings=CiSettings(),
-                clock=clock,
-                outbox=OutboxQueue(database),
-                log=log,
-            )
-            connector = ShellConnector(output)
-            pipeline = build_pipeline(
-                config,
-                database,
-                commands=builtin_commands(),
-                connectors={Platform.SHELL: connector},
-                services=Services(
-                    clock=clock,
-                    started_at=clock.now(),
-                    version="3.0.0",
-                    forges=forges,
-                    runs=tracker,
-                ),
-                log=log,
-            )
+        connector = ShellConnector(output)
+        async with open_shell(config, database, connector, clock=clock, log=log) as pipeline:
             session = ShellSession(pipeline, connector, user="operator", reply_timeout=10.0)
             first_said: dict[str, datetime] = {}
             for line in ("use acme/web", "status #1", "rescan #1", "rescan #1", "status #2"):

@@ -17,11 +17,9 @@ from typing import Any
 
 import yaml
 
+from bot.app import create_app
 from bot.config import load_config, parse_config
 from bot.config.settings import Config
-from bot.web import create_app
-from commands import builtin_commands
-from connectors.enabled import enabled_integrations
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -34,7 +32,7 @@ def _manifest(name: str) -> dict[str, Any]:
 
 
 def _routes(config: Config) -> set[tuple[str, str]]:
-    app = create_app(config, commands=builtin_commands(), integrations=enabled_integrations(config))
+    app = create_app(config, configured_platforms=True)
     return {
         (route.method, route.resource.canonical)
         for route in app.router.routes()

@@ -49,5 +49,5 @@ def test_an_enabled_section_installs_the_discord_integration() -> None:
         base_dir=Path("."),
     )
 
-    assert [integration.name for integration in enabled_integrations(config)] == ["discord"]
-    assert enabled_integrations(parse_config({}, {}, base_dir=Path("."))) == []
+    assert [integration.name for integration in enabled_integrations(config, [])] == ["discord"]
+    assert enabled_integrations(parse_config({}, {}, base_dir=Path(".")), []) == []

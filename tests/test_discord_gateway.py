@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.app import builtin_commands
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
-from commands import builtin_commands
 from connectors.discord.client import nonce
 from connectors.discord.definitions import SlashCommands
 from tests.fakes.discord import (

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from nacl.signing import SigningKey
 
+from bot.app import builtin_commands
 from bot.arguments import NoArgs
 from bot.context import Context
 from bot.messages import Actor, Platform, Reply, ReplyTarget
 from bot.router import Command
-from commands import builtin_commands
 from connectors.discord.definitions import OptionError, SlashCommands
 from connectors.discord.protocol import (
     BadSignature,

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.app import create_app
 from bot.clock import SystemClock
 from bot.config import Config, load_config
 from bot.doctor import diagnose, failed, render
-from bot.web import create_app
-from commands import builtin_commands
 from connectors.doctor import platform_checks, webhook_platforms
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
@@ -58,7 +57,7 @@ async def fakes() -> AsyncIterator[Fakes]:
 async def bot_web(database_url: str) -> AsyncIterator[str]:
     """The bot's own web app (no platforms) on a free port: what the public URL reaches."""
     config = load_config(None, {"CHATOPS__DATABASE__URL": database_url})
-    runner = web.AppRunner(create_app(config, commands=builtin_commands()))
+    runner = web.AppRunner(create_app(config))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

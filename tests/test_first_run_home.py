@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.config import Config, DatabaseSettings
 from bot.home import documentation_url, pick_documentation, render_home
 from bot.store.database import open_database
-from bot.web import create_app, version
-from commands import builtin_commands
+from bot.web import version
 
 
 def page(version: str, docs: str) -> str:
@@ -37,9 +37,7 @@ async def test_the_base_url_answers_with_the_home_page(database_url: str) -> Non
     database = await open_database(database_url, require_migrated=False)
     await database.migrate()
     await database.close()
-    app = create_app(
-        Config(database=DatabaseSettings(url=database_url)), commands=builtin_commands()
-    )
+    app = create_app(Config(database=DatabaseSettings(url=database_url)))
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
         response = await client.get("/")
         body = await response.text()

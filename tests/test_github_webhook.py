@@ -300,9 +300,8 @@ async def test_the_bots_own_comments_are_never_commands(database_url: str) -> No
 async def test_refuses_to_start_without_any_webhook_secret(database_url: str) -> None:
     from aiohttp.test_utils import TestServer
 
+    from bot.app import create_app
     from bot.platforms import StartupError
-    from bot.web import create_app
-    from commands import builtin_commands
     from connectors.github.integration import GitHubIntegration
     from tests.github_stack import github_config, migrate
 
@@ -310,7 +309,6 @@ async def test_refuses_to_start_without_any_webhook_secret(database_url: str) ->
     config = github_config(database_url, "http://127.0.0.1:9", webhook_secrets=())
     app = create_app(
         config,
-        commands=builtin_commands(),
         integrations=[GitHubIntegration(config.github, config.bot)],
     )
     with pytest.raises(StartupError) as refused:

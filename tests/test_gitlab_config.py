@@ -36,13 +36,13 @@ def test_defaults() -> None:
 
 
 def test_disabled_gitlab_needs_nothing_and_installs_nothing() -> None:
-    assert enabled_integrations(Config(gitlab=GitLabSettings())) == []
+    assert enabled_integrations(Config(gitlab=GitLabSettings()), []) == []
 
 
 def test_enabled_gitlab_installs_its_integration() -> None:
     settings = GitLabSettings(enabled=True, token=TOKEN, webhook_tokens=(HOOK,))
 
-    [integration] = enabled_integrations(Config(gitlab=settings))
+    [integration] = enabled_integrations(Config(gitlab=settings), [])
 
     assert integration.name == "gitlab"
 

@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp.test_utils import TestServer
 
+from bot.app import create_app
 from bot.config import Secret
 from bot.platforms import StartupError
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
-from bot.web import CI_EVENTS, create_app, version
-from commands import builtin_commands
+from bot.web import CI_EVENTS, version
 from connectors.gitlab import tokens
 from connectors.gitlab.integration import GitLabIntegration
 from connectors.gitlab.tokens import Signature
@@ -264,7 +264,6 @@ async def test_refuses_to_start_without_a_webhook_token(database_url: str) -> No
     config = gitlab_config(database_url, "http://127.0.0.1:9", webhook_tokens=())
     app = create_app(
         config,
-        commands=builtin_commands(),
         integrations=[GitLabIntegration(config.gitlab, config.bot)],
     )
     with pytest.raises(StartupError) as refused:
@@ -283,7 +282,6 @@ async def test_refuses_to_start_with_a_signing_token_that_is_not_base64(database
     config = gitlab_config(database_url, "http://127.0.0.1:9", signing_tokens=signing)
     app = create_app(
         config,
-        commands=builtin_commands(),
         integrations=[GitLabIntegration(config.gitlab, config.bot)],
     )
     with pytest.raises(StartupError) as refused:

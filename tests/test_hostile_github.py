@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 
+from bot.app import create_app
 from bot.config import ServerSettings
 from bot.store.models import AuditEntry, InboxItem, OutboxItem, OutboxStatus
-from bot.web import create_app, version
-from commands import builtin_commands
+from bot.web import version
 from connectors.github.integration import GitHubIntegration
 from connectors.github.signatures import sign
 from connectors.markdown import marker_comment
@@ -47,7 +47,6 @@ async def server_stack(database_url: str, server: ServerSettings) -> AsyncIterat
         config = dataclasses.replace(github_config(database_url, fake.url), server=server)
         app = create_app(
             config,
-            commands=builtin_commands(),
             integrations=[GitHubIntegration(config.github, config.bot)],
             clock=clock,
         )

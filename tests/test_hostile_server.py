@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from bot.app import create_app
 from bot.config import Config, DatabaseSettings, ServerSettings
 from bot.store.database import open_database
-from bot.web import create_app, server_options
-from commands import builtin_commands
+from bot.web import server_options
 
 HEADER_TIMEOUT = 0.5
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow-client-test\r\n\r\n"
@@ -24,10 +24,7 @@ async def served(sqlite_url: str) -> AsyncIterator[tuple[str, int]]:
     await database.migrate()
     await database.close()
     server = ServerSettings(header_timeout=HEADER_TIMEOUT)
-    app = create_app(
-        Config(database=DatabaseSettings(url=sqlite_url), server=server),
-        commands=builtin_commands(),
-    )
+    app = create_app(Config(database=DatabaseSettings(url=sqlite_url), server=server))
     runner = web.AppRunner(app, handle_signals=False, **server_options(server))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

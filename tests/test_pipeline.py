@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from bot.app import builtin_commands
 from bot.config import Config, OutboxSettings, WorkerSettings
 from bot.context import Services
 from bot.messages import (
@@ -29,7 +30,6 @@ from bot.pipeline.delivery import DeliveryError, RetryLater, Undeliverable
 from bot.store.database import Database
 from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from bot.store.queues import LeaseLost
-from commands import builtin_commands
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
 

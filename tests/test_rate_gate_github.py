@@ -18,10 +18,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import builtin_features, create_app
 from bot.clock import SystemClock
+from bot.features import commands_feature
 from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
-from bot.web import create_app
-from commands import builtin_commands
 from connectors.github.integration import GitHubIntegration
 from connectors.github.signatures import sign
 from connectors.markdown import marker_comment
@@ -284,7 +284,7 @@ async def replicas(
             config = github_config(database_url, github.url)
             app = create_app(
                 config,
-                commands=[*builtin_commands(), DEPLOY],
+                features=[*builtin_features(), commands_feature("tests", [DEPLOY])],
                 integrations=[GitHubIntegration(config.github, config.bot)],
                 clock=SystemClock(),
             )

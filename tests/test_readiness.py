@@ -15,15 +15,17 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.arguments import NoArgs
 from bot.config import Config, DatabaseSettings, WorkerSettings
 from bot.context import Context, Services
+from bot.features import commands_feature
 from bot.messages import Actor, Invocation, Outgoing, Platform, Reply, ReplyTarget
 from bot.pipeline.assembly import IntakeUnavailable, Pipeline, build_pipeline
 from bot.router import Command
 from bot.store.database import open_database
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
-from bot.web import CLOCK, PIPELINE, REGISTRY, create_app
+from bot.web import CLOCK, PIPELINE, REGISTRY
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
 from tests.fakes.waiting import wait_until
@@ -59,7 +61,7 @@ async def hung_app(database_url: str) -> AsyncIterator[tuple[TestClient, asyncio
     )
     app = create_app(
         config,
-        commands=[Command(name="hang", summary="Waits.", handler=hang, args=NoArgs)],
+        features=[commands_feature("tests", [Command("hang", "Waits.", hang, NoArgs)])],
         connectors={Platform.SHELL: RecordingConnector()},
         clock=FakeClock(),
     )

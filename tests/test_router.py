@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.app import builtin_commands
 from bot.arguments import NoArgs
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
@@ -35,7 +36,7 @@ from bot.messages import (
 from bot.permissions import ConfigAuthorizer
 from bot.router import Command, Router
 from bot.store.queues import Audit
-from commands import builtin_commands, ping
+from commands import ping
 from tests.fakes.clock import FakeClock
 
 

@@ -1,4 +1,4 @@
-"""The expiry-alert job inside running applications (``bot.web.create_app``): two replicas
+"""The expiry-alert job inside running applications (``bot.app.create_app``): two replicas
 on one PostgreSQL database firing it at the same moment send one alert per channel, and
 an application that starts after downtime sends the alert due, once, at start-up.
 
@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.channels.store import Subscriptions, Topic
 from bot.config import (
     Config,
@@ -34,8 +35,7 @@ from bot.secrets.alert_replies import expiry_alert_reply
 from bot.secrets.store import SecretRegistry
 from bot.store.database import open_database
 from bot.store.models import OutboxItem, OutboxStatus, SecretAlert
-from bot.web import REGISTRY, create_app
-from commands import builtin_commands
+from bot.web import REGISTRY
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
 from tests.fakes.waiting import wait_until
@@ -107,7 +107,6 @@ async def replicas(
             log.addHandler(recorded)
             app = create_app(
                 config(url, secrets),
-                commands=builtin_commands(),
                 connectors={Platform.SLACK: connector},
                 clock=clock,
                 log=log,

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.app import builtin_commands
 from bot.config import Config, PermissionGrant, PermissionsSettings, SecretsSettings
 from bot.context import Services
 from bot.errors import UsageError
@@ -32,7 +33,6 @@ from bot.pipeline.assembly import build_pipeline
 from bot.router import Router
 from bot.secrets.store import SecretRegistry, Tracked
 from bot.store.database import Database
-from commands import builtin_commands
 from commands.secret_tracking import parse_duration, parse_expiry
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
@@ -67,14 +67,9 @@ def shell(
     pipeline = build_pipeline(
         Config(permissions=PermissionsSettings(grants=(writer,))),
         database,
-        commands=builtin_commands(),
+        commands=builtin_commands(Config(secrets=settings or SecretsSettings())),
         connectors={Platform.SHELL: connector},
-        services=Services(
-            clock=clock,
-            started_at=clock.now(),
-            version="2.0.0",
-            secrets=settings or SecretsSettings(),
-        ),
+        services=Services(clock=clock, started_at=clock.now(), version="2.0.0"),
         log=logging.getLogger("tests.secret_tracking"),
     )
     return ShellSession(pipeline, connector, user=user, reply_timeout=10.0)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.app import builtin_commands
 from bot.config import Config, PermissionGrant, PermissionsSettings, Secret
 from bot.config.platforms import GitHubSettings
 from bot.context import Services
@@ -22,7 +23,6 @@ from bot.messages import Forge, Level, Platform
 from bot.pipeline.assembly import build_pipeline
 from bot.secrets.store import SecretRegistry, SecretUses
 from bot.store.database import Database
-from commands import builtin_commands
 from connectors.enabled import open_forges
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession

@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import logging
 
+from bot.app import builtin_commands
 from bot.config import Config, PermissionGrant, PermissionsSettings
 from bot.context import Services
 from bot.messages import Level, Platform
 from bot.pipeline.assembly import build_pipeline
 from bot.store.database import Database
 from bot.store.models import AuditEntry
-from commands import builtin_commands
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession, read_lines
 from tests.fakes.clock import FakeClock

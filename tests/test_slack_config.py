@@ -16,13 +16,13 @@ SIGNING = Secret("env:SLACK_SIGNING_SECRET", "s3cret")
 
 
 def test_disabled_slack_needs_nothing_and_installs_nothing() -> None:
-    assert enabled_integrations(Config(slack=SlackSettings())) == []
+    assert enabled_integrations(Config(slack=SlackSettings()), []) == []
 
 
 def test_enabled_slack_installs_its_integration() -> None:
     settings = SlackSettings(enabled=True, bot_token=BOT, app_token=APP)
 
-    [integration] = enabled_integrations(Config(slack=settings))
+    [integration] = enabled_integrations(Config(slack=settings), [])
 
     assert integration.name == "slack"
     assert settings.socket_mode

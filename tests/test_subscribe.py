@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import builtin_commands
 from bot.channels.store import ChannelDefaults, Subscriptions
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
@@ -33,7 +34,6 @@ from bot.permissions import ConfigAuthorizer
 from bot.router import Command, Outcome, Router
 from bot.store.database import Database
 from bot.targets import TargetResolver
-from commands import builtin_commands
 from tests.fakes.clock import FakeClock, utc_minute
 
 

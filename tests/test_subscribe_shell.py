@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.app import builtin_commands
 from bot.config import Config, PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
 from bot.messages import Field, Level, Platform, Reply, Target
 from bot.pipeline.assembly import build_pipeline
 from bot.router import Command
 from bot.store.database import Database
-from commands import builtin_commands
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
 from tests.fakes.clock import FakeClock, utc_minute

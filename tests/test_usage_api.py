@@ -12,6 +12,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.config import Config, DatabaseSettings
 from bot.config.secret_values import Secret
 from bot.messages import Forge
@@ -20,8 +21,6 @@ from bot.secrets.store import SecretRegistry
 from bot.secrets.usage_api import MAX_BODY_BYTES
 from bot.store.database import open_database
 from bot.store.models import SecretUse, TrackedSecret
-from bot.web import create_app
-from commands import builtin_commands
 from tests.fakes.clock import FakeClock
 
 WEB_TOKEN = "usage-token-acme-web-0123456789"
@@ -65,7 +64,7 @@ async def running_app(
     config = Config(
         database=DatabaseSettings(url=url), secrets=SecretsSettings(usage_tokens=tuple(tokens))
     )
-    app = create_app(config, commands=builtin_commands(), clock=clock)
+    app = create_app(config, clock=clock)
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
         yield client
 
@@ -528,7 +527,7 @@ async def test_values_and_tokens_are_never_echoed_or_logged(
     texts = [await r.text() for r in (refused, in_a_list, as_a_date, wrong_repo, accepted)]
     assert [sentinel in text for text in texts] == [False] * 5
     usage_messages = [
-        record.getMessage() for record in caplog.records if record.name == "chatops.usage"
+        record.getMessage() for record in caplog.records if record.name == "chatops.secrets.usage"
     ]
     assert usage_messages == [
         f"refused a usage report: value: {VALUES_REFUSED}",

@@ -9,16 +9,17 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.arguments import NoArgs
 from bot.config import Config, DatabaseSettings, ServerSettings, WorkerSettings
 from bot.context import Context
+from bot.features import commands_feature
 from bot.messages import Actor, Invocation, Platform, Reply, ReplyTarget
 from bot.pipeline.assembly import Pipeline
 from bot.router import Command
 from bot.store.database import UnappliedMigrations, open_database
 from bot.store.models import InboxItem, InboxStatus, OutboxItem
-from bot.web import PIPELINE, PROMETHEUS_TEXT, create_app
-from commands import builtin_commands
+from bot.web import PIPELINE, PROMETHEUS_TEXT
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
 from tests.fakes.waiting import wait_until
@@ -67,7 +68,6 @@ async def client(database_url: str) -> AsyncIterator[tuple[TestClient, Recording
     connector = RecordingConnector()
     app = create_app(
         app_config(database_url),
-        commands=builtin_commands(),
         connectors={Platform.SHELL: connector},
         clock=FakeClock(),
     )
@@ -143,7 +143,7 @@ chatops_queue_depth{{queue="outbox",status="waiting_for_connector"}} 0
 
 
 async def test_app_refuses_to_start_on_unapplied_migrations(sqlite_url: str) -> None:
-    app = create_app(app_config(sqlite_url), commands=builtin_commands())
+    app = create_app(app_config(sqlite_url))
     with pytest.raises(UnappliedMigrations) as caught:
         async with TestServer(app, host="127.0.0.1", port=0):
             pass
@@ -167,7 +167,7 @@ async def start_with_slow_work(
     )
     app = create_app(
         config,
-        commands=[Command(name="slow", summary="Waits.", handler=slow_work, args=NoArgs)],
+        features=[commands_feature("tests", [Command("slow", "Waits.", slow_work, NoArgs)])],
         connectors={Platform.SHELL: RecordingConnector()},
         clock=FakeClock(),
     )

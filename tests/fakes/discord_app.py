@@ -16,11 +16,10 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from nacl.signing import SigningKey
 
+from bot.app import builtin_commands, create_app
 from bot.config import Config, DatabaseSettings, OutboxSettings, Secret, WorkerSettings
 from bot.config.platforms.discord import DiscordSettings
 from bot.store.database import open_database
-from bot.web import create_app
-from commands import builtin_commands
 from connectors.discord.integration import DISCORD, DiscordIntegration, DiscordRuntime
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
@@ -110,4 +109,4 @@ async def running_bot(
 def create_discord_app(config: Config, clock: FakeClock, holder: str | None) -> web.Application:
     commands = builtin_commands()
     integration = DiscordIntegration(config.discord, commands, holder=holder)
-    return create_app(config, commands=commands, integrations=[integration], clock=clock)
+    return create_app(config, integrations=[integration], clock=clock)

@@ -19,14 +19,12 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.config import Config, DatabaseSettings, OutboxSettings, PermissionsSettings, WorkerSettings
 from bot.config.platforms import SlackSettings
 from bot.config.secret_values import Secret
 from bot.store.database import open_database
 from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
-from bot.web import create_app
-from commands import builtin_commands
-from connectors.enabled import enabled_integrations
 from tests.fakes.clock import FakeClock
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FIXTURES, FakeSlack
 
@@ -73,8 +71,7 @@ async def running_app(
     config = app_config(database_url, slack, permissions)
     app = create_app(
         config,
-        commands=builtin_commands(),
-        integrations=enabled_integrations(config),
+        configured_platforms=True,
         clock=clock,
     )
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
