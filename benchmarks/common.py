@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 
 if TYPE_CHECKING:  # only named in annotations: this module imports none of the bot
     from bot.pipeline.assembly import Pipeline

@@ -101,7 +101,7 @@ def _counted_ending(
 def install(counts: DriverCounts) -> None:
     """Wrap the drivers' statement methods (in this process) so that each call is counted."""
     import aiosqlite
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     for cls, names in (
         (aiosqlite.Connection, SQLITE_CONNECTION),
