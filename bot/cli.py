@@ -128,7 +128,7 @@ def _with_features(config: Config, args: argparse.Namespace) -> int:
     if args.command == "serve":
         return _serve(config, loaded.features, args.host, args.port)
     try:
-        return asyncio.run(run_shell(config, loaded.features))
+        return asyncio.run(run_shell(config, loaded.features, sys.stdin, sys.stdout, sys.stderr))
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return EXIT_INTERRUPTED

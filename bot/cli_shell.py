@@ -9,12 +9,9 @@ history; each line's replies are printed before the next is read.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TextIO
-
-from connectors.shell.protocol import is_exit, prefixes_for
 
 from bot.app import open_shell
 from bot.config import Config
@@ -24,6 +21,7 @@ from bot.store.database import DatabaseError, dialect_of, open_database
 from bot.web import version
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
+from connectors.shell.protocol import is_exit, prefixes_for
 from connectors.shell.terminal import banner, history, terminal_lines
 
 EXIT_OK = 0
@@ -34,9 +32,9 @@ HISTORY_FILE = ".chatops_history"
 async def run_shell(
     config: Config,
     features: Sequence[Feature],
-    stdin: TextIO = sys.stdin,
-    stdout: TextIO = sys.stdout,
-    stderr: TextIO = sys.stderr,
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
 ) -> int:
     log = configure_logging(
         "WARNING", config.logging.format, [s.reveal() for s in config.config_secrets()], stderr
