@@ -4,7 +4,8 @@ An ``Invocation`` is one command, addressed to the bot, that a connector decoded
 from a platform event. A ``Reply`` is what a handler answers: data, not text;
 each connector renders it natively (Markdown, Block Kit, an embed, plain text).
 A ``ReplyTarget`` says where the answer goes: the thread, channel or message the
-question came from.
+question came from, and what kind of place that is (``Place``), so handlers can decide
+by the place and never by the platform.
 
 Invariants:
 - Every type here is frozen and round-trips through ``to_dict``/``from_dict``
@@ -32,6 +33,23 @@ class Platform(enum.StrEnum):
     SLACK = "slack"
     DISCORD = "discord"
     SHELL = "shell"
+
+
+class Place(enum.StrEnum):
+    """What kind of place a reply goes to: what handlers decide by, never the platform."""
+
+    THREAD = "thread"  # a forge pull/merge request or issue thread: belongs to a repository
+    CHANNEL = "channel"  # a chat channel, or a thread in one
+    SESSION = "session"  # a local shell session: it ends with the process, nothing reaches it later
+
+    @classmethod
+    def usual(cls, platform: Platform) -> Place:
+        """The kind of place a platform's replies go to, for a target that does not say."""
+        if platform in (Platform.GITHUB, Platform.GITLAB):
+            return cls.THREAD
+        if platform is Platform.SHELL:
+            return cls.SESSION
+        return cls.CHANNEL
 
 
 # the ReplyTarget hint naming the platform delivery that carried a command (GitHub's
@@ -165,6 +183,10 @@ class ReplyTarget:
     ``extra`` holds connector-private hints (a Slack ``response_url``, a Discord
     interaction token) as strings; the core reads only ``DELIVERY_HINT`` (the platform's
     id of the delivery that carried the command), which the audit log records.
+
+    ``place`` is what kind of place it is; the connector that builds the target says so.
+    Left out (a target stored before places existed, a test), it is the platform's usual
+    kind (``Place.usual``): never None once built.
     """
 
     platform: Platform
@@ -173,6 +195,11 @@ class ReplyTarget:
     message: str | None = None
     ephemeral_user: str | None = None
     extra: tuple[tuple[str, str], ...] = ()
+    place: Place | None = None
+
+    def __post_init__(self) -> None:
+        if self.place is None:
+            object.__setattr__(self, "place", Place.usual(self.platform))
 
     def hint(self, name: str) -> str | None:
         for key, value in self.extra:
@@ -188,10 +215,12 @@ class ReplyTarget:
             "message": self.message,
             "ephemeral_user": self.ephemeral_user,
             "extra": dict(self.extra),
+            "place": (self.place or Place.usual(self.platform)).value,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ReplyTarget:
+        place = data.get("place")
         return cls(
             platform=Platform(data["platform"]),
             channel=str(data["channel"]),
@@ -199,6 +228,7 @@ class ReplyTarget:
             message=data.get("message"),
             ephemeral_user=data.get("ephemeral_user"),
             extra=tuple(sorted((str(k), str(v)) for k, v in data.get("extra", {}).items())),
+            place=Place(place) if place else None,
         )
 
 

@@ -28,10 +28,9 @@ from bot.arguments import NoArgs
 from bot.channels.store import ChannelDefaults, Subscriptions, Topic
 from bot.context import Context
 from bot.errors import CommandError, PermissionDenied, UsageError
-from bot.messages import Forge, Level, Platform, Reply, Status, Table, Target, TargetKind
+from bot.messages import Forge, Level, Place, Reply, Status, Table, Target, TargetKind
 from bot.router import Command
 
-_FORGE_PLATFORMS = frozenset({Platform.GITHUB, Platform.GITLAB})
 _REPO_HELP = "the repository, as owner/repo or group/project"
 _REPO = "OWNER/REPO"
 
@@ -224,7 +223,7 @@ class ChannelCommands:
 
 
 def _require_a_channel(ctx: Context, command: str) -> None:
-    if ctx.invocation.platform in _FORGE_PLATFORMS:
+    if ctx.invocation.reply_to.place is Place.THREAD:
         raise CommandError(
             f"`{command}` works in chat channels, and a pull or merge request thread is not "
             f"one: {_WHY_NOT_IN_A_THREAD[command]}."

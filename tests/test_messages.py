@@ -15,6 +15,7 @@ from bot.messages import (
     Invocation,
     Level,
     Link,
+    Place,
     Platform,
     Reply,
     ReplyTarget,
@@ -40,6 +41,7 @@ reply_targets = st.builds(
     message=st.none() | text,
     ephemeral_user=st.none() | text,
     extra=st.dictionaries(text, text, max_size=3).map(lambda d: tuple(sorted(d.items()))),
+    place=st.none() | st.sampled_from(Place),
 )
 replies = st.builds(
     Reply,
@@ -79,6 +81,27 @@ def test_invocation_round_trips_through_json(
         target=target,
     )
     assert Invocation.from_dict(through_json(invocation.to_dict())) == invocation
+
+
+@given(reply_targets)
+def test_reply_target_round_trips_with_its_place(reply_to: ReplyTarget) -> None:
+    assert ReplyTarget.from_dict(through_json(reply_to.to_dict())) == reply_to
+    assert reply_to.place is not None
+
+
+def test_a_reply_target_stored_without_a_place_gets_its_platforms_usual_one() -> None:
+    stored = {"channel": "acme/web", "thread": "12", "extra": {}}
+    places = {
+        platform: ReplyTarget.from_dict({**stored, "platform": platform.value}).place
+        for platform in Platform
+    }
+    assert places == {
+        Platform.GITHUB: Place.THREAD,
+        Platform.GITLAB: Place.THREAD,
+        Platform.SLACK: Place.CHANNEL,
+        Platform.DISCORD: Place.CHANNEL,
+        Platform.SHELL: Place.SESSION,
+    }
 
 
 def test_target_text_forms() -> None:

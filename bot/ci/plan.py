@@ -36,7 +36,7 @@ from bot.forge import (
     CiRun,
     CiRunEvent,
 )
-from bot.messages import Forge, Outgoing, Platform, Reply, ReplyTarget
+from bot.messages import Forge, Outgoing, Place, Reply, ReplyTarget
 from bot.store.models import RunState
 
 KEY_MAX = 255  # the outbox key column
@@ -231,8 +231,8 @@ def late(dispatches: Sequence[CiRun], since: datetime) -> list[CiRun]:
 
 
 def follows_up(target: ReplyTarget) -> bool:
-    """Whether a result can reach ``target`` later: not a shell session, which has ended."""
-    return target.platform is not Platform.SHELL
+    """Whether a result can reach ``target`` later: not a session, which has ended."""
+    return target.place is not Place.SESSION
 
 
 def result_messages(
