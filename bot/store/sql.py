@@ -11,6 +11,7 @@ Invariants: statements are written with ``?`` placeholders and never contain a l
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ class Statement:
 
     def __init__(self, database: Database, text: str) -> None:
         self._database = database
-        self.text = _placeholders(text) if database.dialect == "postgres" else text
+        self.text = postgres_placeholders(text) if database.dialect == "postgres" else text
 
     async def rows(self, values: Sequence[Any]) -> list[dict[str, Any]]:
         rows = await self._database.connection.execute_query_dict(self.text, list(values))
@@ -36,7 +37,9 @@ class Statement:
         return int(changed)
 
 
-def _placeholders(text: str) -> str:
+@functools.lru_cache(maxsize=256)
+def postgres_placeholders(text: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1``, ``$2`` ... (statements are few and fixed)."""
     parts = text.split("?")
     out = [parts[0]]
     for number, part in enumerate(parts[1:], start=1):
