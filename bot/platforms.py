@@ -1,7 +1,7 @@
 """How a platform plugs into the service: routes, a lifecycle, and what it provides.
 
 An ``Integration`` is one platform's package (``connectors/github``, ``connectors/slack``...)
-seen from the application. ``create_app`` calls ``install(app)`` on each; an integration adds
+seen from the application. ``bot.app.create_app`` calls ``install(app)`` on each; one adds
 its inbound routes and a ``cleanup_ctx`` that starts its clients. Those contexts run after
 the database and the HTTP session exist and before the pipeline is built, so each can put
 what it provides into the application's ``Registry``:
@@ -13,6 +13,7 @@ what it provides into the application's ``Registry``:
 
 The pipeline context then reads the registry once. Inbound handlers reach the pipeline at
 request time through ``bot.web.PIPELINE``, so nothing is looked up at import time.
+Features (``bot.features``) add scheduled jobs of their own to the same registry.
 
 Invariants: one connector and at most one authorizer per platform (a second is a
 programming error and raises); anything not registered simply does not exist for the
