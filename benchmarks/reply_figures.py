@@ -56,6 +56,7 @@ class Figures:
     replied: int
     ack_rate: float
     reply_rate: float  # replies that reached the fake within the load window, per second
+    reply_rate_to_drain: float  # every reply, over the window and the drain after it
     cpu_ms_per_command: float
     round_trips_per_command: float  # nan when not counted
     by_verb: Mapping[str, float]
@@ -107,6 +108,7 @@ def figures(raw: Raw) -> Figures:
         replied=count,
         ack_rate=len(acked_at) / max(last_ack - sent.began, 1e-9),
         reply_rate=in_window / raw.seconds,
+        reply_rate_to_drain=count / (raw.seconds + raw.drain_seconds),
         cpu_ms_per_command=1000 * raw.cpu_seconds / count if count else math.nan,
         round_trips_per_command=(total / count) if (total is not None and count) else math.nan,
         by_verb={verb: n / count for verb, n in raw.counts.items() if verb != "total" and count},

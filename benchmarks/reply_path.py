@@ -21,7 +21,8 @@ What is measured (issue 15)
                minute.
 
 Figures: acks/s (202s over the time to the last one); replies/s (replies that reached the
-fake within the load window, per second of it); CPU ms per command (the server process's
+fake within the load window, per second of it; "incl. drain": every reply over the window
+and the drain that followed it); CPU ms per command (the server process's
 user + system time, all threads, from ``/proc``, from just before the first send to the
 last reply, over the replies); end-to-end p50/p99 (from the moment a webhook was sent,
 closed, or due, sustained, to its reply at the fake; a webhook without a reply when the

@@ -21,6 +21,7 @@ CLOSED_HEADER = (
     "rounds",
     "acks/s",
     "replies/s",
+    "replies/s incl. drain",
     "CPU ms per command",
     "e2e p50",
     "e2e p99",
@@ -73,6 +74,7 @@ def closed_rows(label: str, raws: Sequence[Raw], servers: Sequence[str]) -> list
                     str(len(chosen)),
                     number(median([f.ack_rate for f in chosen])),
                     number(median([f.reply_rate for f in chosen])),
+                    number(median([f.reply_rate_to_drain for f in chosen])),
                     number(median([f.cpu_ms_per_command for f in chosen]), 2),
                     ms(median([f.e2e_p50_ms for f in chosen])),
                     ms(median([f.e2e_p99_ms for f in chosen])),
@@ -108,7 +110,8 @@ def round_lines(raws: Sequence[Raw]) -> list[str]:
         f = figures(raw)
         lines.append(
             f"- round {f.round} {f.server}: sent {f.sent}, acked {f.acked} ({f.ack_rate:.0f}/s), "
-            f"replied {f.replied} ({f.reply_rate:.0f}/s in the window), "
+            f"replied {f.replied} ({f.reply_rate:.0f}/s in the window, "
+            f"{f.reply_rate_to_drain:.0f}/s to the last), "
             f"CPU {f.cpu_ms_per_command:.2f} ms/command, e2e p50 {ms(f.e2e_p50_ms)} "
             f"p99 {ms(f.e2e_p99_ms)}, "
             + (
