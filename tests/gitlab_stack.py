@@ -37,6 +37,7 @@ from connectors.gitlab.integration import GitLabIntegration
 from connectors.gitlab.tokens import sign
 from tests.fakes.clock import FakeClock
 from tests.fakes.gitlab import FakeGitLab, User
+from tests.fakes.server import checked
 from tests.github_stack import DEPLOY, migrate
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "gitlab" / "webhooks"
@@ -159,7 +160,7 @@ async def gitlab_stack(
     move while the bot would wait."""
     clock = clock or FakeClock()
     await migrate(database_url)
-    async with FakeGitLab(token=API_TOKEN, clock=clock.now) as fake:
+    async with checked(FakeGitLab(token=API_TOKEN, clock=clock.now)) as fake:
         fake.add_project(PROJECT, project_id=PROJECT_ID)
         author = fake.add_user("alice")
         fake.set_access_level(PROJECT, author, 30)

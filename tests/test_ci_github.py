@@ -226,10 +226,10 @@ async def test_a_failing_forge_gets_a_clear_reply_and_leaves_no_run_behind(
 ) -> None:
     async with github_stack(database_url, ci=WORKFLOW) as stack:
         seed_pull(stack)
-        stack.github.fail("actions/create-workflow-dispatch", 502, times=1)
+        stack.github.fail_next("actions/create-workflow-dispatch", 502, times=1)
         await say(stack, "@chatops rescan")
         await settled(2)
-        stack.github.fail("pulls/get", 403, times=1)
+        stack.github.fail_next("pulls/get", 403, times=1)
         await say(stack, "@chatops rescan")
         await settled(4)
         await say(stack, "@chatops rescan")

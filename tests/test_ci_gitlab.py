@@ -51,9 +51,9 @@ PIPELINE = f"{WEB}/-/pipelines/501"
 
 @pytest.fixture
 async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack.running() as fake:
+    async with FakeSlack() as fake:
         yield fake
-        assert fake.problems == []
+        fake.assert_no_violations()
 
 
 async def settled(count: int) -> None:

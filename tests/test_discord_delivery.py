@@ -16,8 +16,9 @@ from bot.web import PIPELINE
 from connectors.discord.client import DiscordConnector, DiscordHTTP, nonce
 from connectors.discord.protocol import RECEIVED_HINT, TOKEN_HINT
 from tests.fakes.clock import FakeClock
-from tests.fakes.discord import FakeDiscord, checked_fake, error, rate_limited
+from tests.fakes.discord import FakeDiscord, error, rate_limited
 from tests.fakes.discord_app import running_bot
+from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
 
 CHANNEL = "645027906669510667"
@@ -42,7 +43,7 @@ RUN_RESULT_PAYLOAD = {
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with checked_fake() as fake:
+    async with checked(FakeDiscord()) as fake:
         yield fake
 
 
@@ -103,7 +104,7 @@ async def test_a_run_result_reaches_its_channel_through_the_outbox(
 async def test_an_outage_is_retried_through_the_outbox_and_delivered_once(
     database_url: str, fake: FakeDiscord
 ) -> None:
-    fake.fail_next("POST", rf"/channels/{CHANNEL}/messages", error(503, 0, "Service Unavailable"))
+    fake.answer_next(f"POST /channels/{CHANNEL}/messages", error(503, 0, "Service Unavailable"))
     async with running_bot(database_url, fake, gateway=False) as bot:
         pipeline = bot.client.app[PIPELINE]
         await pipeline.outbox.enqueue(notification(), bot.clock.now())
@@ -212,7 +213,7 @@ async def test_failures_map_to_the_outbox_errors(
     expected: DeliveryError,
 ) -> None:
     sender, _ = connector
-    fake.fail_next("POST", rf"/channels/{CHANNEL}/messages", failure)  # type: ignore[arg-type]
+    fake.answer_next(f"POST /channels/{CHANNEL}/messages", failure)  # type: ignore[arg-type]
 
     with pytest.raises(DeliveryError) as raised:
         await sender.send(notification())
@@ -226,7 +227,7 @@ async def test_a_short_rate_limit_is_waited_out_by_discord_py(
     connector: tuple[DiscordConnector, FakeClock], fake: FakeDiscord
 ) -> None:
     sender, _ = connector
-    fake.fail_next("POST", rf"/channels/{CHANNEL}/messages", rate_limited(0.05))
+    fake.answer_next(f"POST /channels/{CHANNEL}/messages", rate_limited(0.05))
 
     async with asyncio.timeout(5):
         await sender.send(notification())

@@ -14,12 +14,12 @@ from connectors.discord.client import nonce
 from connectors.discord.definitions import SlashCommands
 from tests.fakes.discord import (
     FakeDiscord,
-    checked_fake,
     interaction_payload,
     message_payload,
     slash_data,
 )
 from tests.fakes.discord_app import GUILD, RunningBot, running_bot
+from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
 
 PONG = {
@@ -39,7 +39,7 @@ PONG = {
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with checked_fake() as fake:
+    async with checked(FakeDiscord()) as fake:
         yield fake
 
 

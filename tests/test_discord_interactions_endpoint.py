@@ -8,8 +8,9 @@ import pytest
 from nacl.signing import SigningKey
 
 from bot.store.models import InboxItem
-from tests.fakes.discord import FakeDiscord, checked_fake, interaction_payload, slash_data
+from tests.fakes.discord import FakeDiscord, interaction_payload, slash_data
 from tests.fakes.discord_app import SIGNING_KEY, RunningBot, running_bot
+from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
 
 PING = {"id": "1", "application_id": "775799577604522054", "type": 1, "token": "t", "version": 1}
@@ -17,7 +18,7 @@ PING = {"id": "1", "application_id": "775799577604522054", "type": 1, "token": "
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with checked_fake() as fake:
+    async with checked(FakeDiscord()) as fake:
         yield fake
 
 

@@ -14,7 +14,7 @@ from bot.store.database import Database
 from bot.store.leases import Leases
 from connectors.discord.gateway import LEASE_NAME, GatewayClient, GatewayLeader, GatewaySession
 from tests.fakes.clock import FakeClock
-from tests.fakes.discord import FakeDiscord, running_fake
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.waiting import wait_until
 
 TTL = 0.3
@@ -22,9 +22,9 @@ TTL = 0.3
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with running_fake() as fake:
+    async with FakeDiscord() as fake:
         yield fake
-        assert fake.unexpected == []
+        fake.assert_no_violations()
 
 
 async def ignore(_event: str, _data: Mapping[str, Any], _bot: str) -> None:

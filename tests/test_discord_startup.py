@@ -10,13 +10,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Secret
 from connectors.discord.integration import DiscordStartupError
 from tests.fakes.clock import FakeClock
-from tests.fakes.discord import running_fake
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_app import bot_config, create_discord_app, discord_settings, migrate
 
 
 async def test_a_token_discord_refuses_stops_the_start(database_url: str) -> None:
     await migrate(database_url)
-    async with running_fake() as fake:
+    async with FakeDiscord() as fake:
         settings = dataclasses.replace(
             discord_settings(fake), bot_token=Secret("env:DISCORD_BOT_TOKEN", "wrong")
         )
@@ -33,7 +33,7 @@ async def test_a_token_discord_refuses_stops_the_start(database_url: str) -> Non
 
 async def test_an_unreachable_discord_does_not_stop_the_start(database_url: str) -> None:
     await migrate(database_url)
-    async with running_fake() as fake:
+    async with FakeDiscord() as fake:
         settings = discord_settings(fake, api_url="http://127.0.0.1:9/api/v10", gateway=False)
     app = create_discord_app(bot_config(database_url, settings), FakeClock(), None)
 

@@ -45,7 +45,7 @@ async def fakes() -> AsyncIterator[Fakes]:
         async with (
             FakeGitHub() as github,
             FakeGitLab(token=GITLAB_TOKEN) as gitlab,
-            FakeSlack.running() as slack,
+            FakeSlack() as slack,
         ):
             github.add_token(GITHUB_TOKEN)
             yield Fakes(github, gitlab, slack, discord)

@@ -260,7 +260,7 @@ async def test_operation_without_behaviour_answers_501_and_is_a_violation(
 
 async def test_scripting_unknown_operations_is_refused(github: FakeGitHub) -> None:
     with pytest.raises(ValueError, match="the contract has no operation 'issues/create-coment'"):
-        github.fail("issues/create-coment", 500)
+        github.fail_next("issues/create-coment", 500)
 
 
 # Auth
@@ -697,14 +697,14 @@ async def test_scripted_failures_replace_the_next_calls_then_stop(
     api: GitHubAPI, github: FakeGitHub
 ) -> None:
     reset = str(int(time.time()) + 60)
-    github.fail("issues/create-comment", 429, headers={"retry-after": "2"})
-    github.fail(
+    github.fail_next("issues/create-comment", 429, headers={"retry-after": "2"})
+    github.fail_next(
         "issues/create-comment",
         403,
         headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset},
         body={"message": "API rate limit exceeded"},
     )
-    github.fail("issues/create-comment", 502, times=2)
+    github.fail_next("issues/create-comment", 502, times=2)
     url = f"/repos/{REPO}/issues/7/comments"
 
     with pytest.raises(gidgethub.BadRequest) as throttled:

@@ -61,7 +61,7 @@ async def test_projects_are_found_by_id_or_encoded_path_and_unknown_ones_are_404
 async def test_scripted_errors_apply_n_times_to_matching_requests_with_their_headers() -> None:
     async with FakeGitLab(token=TOKEN) as gitlab, aiohttp.ClientSession() as session:
         gitlab.add_project("group/project", project_id=3)
-        gitlab.fail(429, headers={"Retry-After": "7"}, times=2, path="/api/v4/projects/*")
+        gitlab.fail_next("GET /api/v4/projects/*", 429, headers={"Retry-After": "7"}, times=2)
         headers = {"PRIVATE-TOKEN": TOKEN}
         answers = []
         for _ in range(3):
@@ -75,7 +75,7 @@ async def test_scripted_errors_apply_n_times_to_matching_requests_with_their_hea
         ]
 
 
-async def test_unknown_routes_are_404_and_lists_are_paginated() -> None:
+async def test_unknown_routes_are_404_and_violations_and_lists_are_paginated() -> None:
     async with FakeGitLab(token=TOKEN) as gitlab, aiohttp.ClientSession() as session:
         gitlab.add_project("group/project", project_id=3)
         alice = gitlab.add_user("alice")
@@ -88,10 +88,16 @@ async def test_unknown_routes_are_404_and_lists_are_paginated() -> None:
             link = first.headers["Link"]
         async with session.get(f"{gitlab.url}/api/v4/nothing", headers=headers) as unknown:
             unknown_answer = (unknown.status, await unknown.json())
+        async with session.post(f"{gitlab.url}/api/v4/projects/3/nothing") as anonymous:
+            anonymous_answer = (anonymous.status, await anonymous.json())
 
         assert page_one == ["note 0", "note 1"]
         assert link == (
             f"<{gitlab.url}/api/v4/projects/3/issues/1/notes?sort=asc&per_page=2&page=2>; "
             'rel="next"'
         )
-        assert unknown_answer == (404, {"error": "404 Not Found"})
+        assert unknown_answer == anonymous_answer == (404, {"error": "404 Not Found"})
+        assert gitlab.violations == [
+            "GET /api/v4/nothing: no such route",
+            "POST /api/v4/projects/3/nothing: no such route",
+        ]

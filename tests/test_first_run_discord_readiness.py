@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from bot.store.database import open_database
 from bot.store.leases import Leases
 from connectors.discord.gateway import LEASE_NAME
-from tests.fakes.discord import checked_fake
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.discord_app import RunningBot, running_bot
+from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
 
 
@@ -23,7 +24,7 @@ async def readiness(bot: RunningBot) -> tuple[int, object]:
 
 
 async def test_the_replica_holding_the_gateway_is_ready_once_connected(database_url: str) -> None:
-    async with checked_fake() as fake, running_bot(database_url, fake) as bot:
+    async with checked(FakeDiscord()) as fake, running_bot(database_url, fake) as bot:
         async with asyncio.timeout(10):
             await fake.ready.wait()
 
@@ -64,7 +65,10 @@ async def test_a_replica_whose_lease_another_holds_is_ready_without_a_session(
     await database.close()
     assert held
 
-    async with checked_fake() as fake, running_bot(database_url, fake, migrated=True) as bot:
+    async with (
+        checked(FakeDiscord()) as fake,
+        running_bot(database_url, fake, migrated=True) as bot,
+    ):
 
         async def tried() -> bool:
             return bot.runtime.leader is not None and bot.runtime.leader.steps > 0

@@ -11,7 +11,8 @@ import logging
 import pytest
 
 from tests.fakes.clock import FakeClock
-from tests.fakes.slack import Answer, FakeSlack
+from tests.fakes.server import Answer
+from tests.fakes.slack import FakeSlack
 from tests.fakes.slack_app import BOT_TOKEN, mention_event, running_app, slack_settings
 from tests.fakes.waiting import wait_until
 
@@ -29,14 +30,14 @@ async def test_starting_slack_logs_no_warning_and_still_answers(
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     caplog.set_level(logging.INFO)
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         async with running_app(database_url, slack_settings(slack, mode=mode), FakeClock()):
             if mode == "socket":
                 await wait_until(lambda: _true(slack.live_connections() == 1))
                 envelope = await slack.send_envelope("events_api", mention_event("<@W111> ping"))
                 await wait_until(lambda: _true(slack.acked(envelope)))
                 await wait_until(lambda: _true(len(slack.calls_to("chat.postMessage")) == 1))
-        assert slack.problems == []
+        slack.assert_no_violations()
 
     warnings = [
         (record.name, record.getMessage())
@@ -49,7 +50,7 @@ async def test_starting_slack_logs_no_warning_and_still_answers(
 async def test_readyz_names_slack_while_the_socket_is_down_and_recovers(
     database_url: str,
 ) -> None:
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         settings = slack_settings(slack, mode="socket")
         async with running_app(database_url, settings, FakeClock()) as client:
             await wait_until(lambda: _true(slack.live_connections() == 1))
@@ -57,8 +58,8 @@ async def test_readyz_names_slack_while_the_socket_is_down_and_recovers(
             assert (ready.status, await ready.json()) == (200, {"status": "ready"})
 
             # the connection goes away and Slack refuses the next few attempts
-            refusal = Answer(body={"ok": False, "error": "internal_error"})
-            slack.queue("apps.connections.open", *[refusal] * 4)
+            refusal = Answer(200, {"ok": False, "error": "internal_error"})
+            slack.answer_next("apps.connections.open", *[refusal] * 4)
             await slack.drop_connections()
             answers: list[tuple[int, object]] = []
 
@@ -78,4 +79,4 @@ async def test_readyz_names_slack_while_the_socket_is_down_and_recovers(
             )
             await wait_until(lambda: readiness_is(200))
             assert answers[-1] == (200, {"status": "ready"})
-        assert slack.problems == []
+        slack.assert_no_violations()

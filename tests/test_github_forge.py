@@ -412,7 +412,7 @@ async def test_dispatch_starts_the_workflow_on_the_pull_branch_and_returns_the_r
 
 async def test_dispatch_without_run_details_returns_none(setup: Setup) -> None:
     setup.github.add_workflow(REPO, "CI", ".github/workflows/ci.yml")
-    setup.github.fail("actions/create-workflow-dispatch", 204)
+    setup.github.fail_next("actions/create-workflow-dispatch", 204)
 
     assert await setup.forge.dispatch(REPO, "ci.yml", "main", {}) is None
     assert setup.github.calls_to("actions/get-workflow-run") == []
@@ -520,7 +520,7 @@ async def test_api_failures_become_clear_forge_errors(
     expected: tuple[type, str, str, int],
 ) -> None:
     setup.github.add_pull(REPO, 7, SHA, "feature", "alice")
-    setup.github.fail("pulls/get", status, headers=headers, body=body)
+    setup.github.fail_next("pulls/get", status, headers=headers, body=body)
 
     with pytest.raises(ForgeError) as failed:
         await setup.forge.change(REPO, 7)

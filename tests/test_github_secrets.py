@@ -158,7 +158,7 @@ async def test_every_page_is_read(setup: Setup) -> None:
 async def test_a_403_on_organization_secrets_leaves_the_rest_and_is_logged(setup: Setup) -> None:
     setup.github.secrets.add_repo_secret(REPO, "NPM_TOKEN", created_at=NOW)
     setup.github.secrets.add_org_secret("acme", "ORG_ALL")
-    setup.github.fail(
+    setup.github.fail_next(
         "actions/list-org-secrets", 403, body={"message": "Resource not accessible by integration"}
     )
 
@@ -185,7 +185,7 @@ async def test_a_user_repository_has_no_organization_secrets(setup: Setup) -> No
 
 async def test_a_403_on_repository_secrets_is_forbidden(setup: Setup) -> None:
     message = "Resource not accessible by integration"
-    setup.github.fail("actions/list-repo-secrets", 403, body={"message": message})
+    setup.github.fail_next("actions/list-repo-secrets", 403, body={"message": message})
 
     with pytest.raises(Forbidden) as raised:
         await setup.forge.secrets(REPO)

@@ -236,7 +236,7 @@ async def test_a_writer_may_run_it_and_a_failed_permission_lookup_is_reported_un
         await stack.deliver("issue_comment", stack.comment("@chatops deploy"))
         await wait_until(lambda: _sent(2))
         stack.github.set_permission(REPO, "hubot", "admin")
-        stack.github.fail("repos/get-collaborator-permission-level", 502)
+        stack.github.fail_next("repos/get-collaborator-permission-level", 502)
         await stack.deliver("issue_comment", stack.comment("@chatops deploy", login="hubot"))
         await wait_until(lambda: _sent(4))
 
@@ -248,7 +248,7 @@ async def test_a_429_with_retry_after_delays_the_reply_which_is_then_sent_once(
     database_url: str,
 ) -> None:
     async with github_stack(database_url) as stack:
-        stack.github.fail("issues/create-comment", 429, headers={"retry-after": "30"})
+        stack.github.fail_next("issues/create-comment", 429, headers={"retry-after": "30"})
 
         await stack.deliver("issue_comment", stack.comment("@chatops ping"))
         await wait_until(lambda: _calls(stack, "issues/create-comment", 1))

@@ -210,7 +210,7 @@ async def test_failures_map_onto_retry_decisions(
         body: dict[str, object] = {"message": f"{status} {HTTPStatus(status).phrase}"}
         if status == 422:
             body["errors"] = []  # gidgetlab reads the fields of a 422 from ``errors``
-        setup.gitlab.fail(status, headers=headers, body=body, method="POST")
+        setup.gitlab.fail_next("POST *", status, headers=headers, body=body)
 
         with pytest.raises(DeliveryError) as raised:
             await setup.connector.send(message())

@@ -405,11 +405,12 @@ def test_thread_is_the_merge_requests_notes_with_an_optional_sticky_note(setup: 
 async def test_api_failures_become_forge_errors_for_users(setup: Setup) -> None:
     gitlab, forge = setup.gitlab, setup.forge
     reset = int(NOW.timestamp()) + 150
-    gitlab.fail(401)
-    gitlab.fail(403, body={"message": "403 Forbidden - token lacks the api scope"})
-    gitlab.fail(429, headers={"Retry-After": "90"}, body={"message": "Retry later"})
-    gitlab.fail(429, body={"message": "Retry later"})
-    gitlab.fail(
+    gitlab.fail_next("*", 401)
+    gitlab.fail_next("*", 403, body={"message": "403 Forbidden - token lacks the api scope"})
+    gitlab.fail_next("*", 429, headers={"Retry-After": "90"}, body={"message": "Retry later"})
+    gitlab.fail_next("*", 429, body={"message": "Retry later"})
+    gitlab.fail_next(
+        "*",
         403,
         headers={
             "RateLimit-Limit": "2000",
@@ -417,7 +418,7 @@ async def test_api_failures_become_forge_errors_for_users(setup: Setup) -> None:
             "RateLimit-Reset": str(reset),
         },
     )
-    gitlab.fail(502)
+    gitlab.fail_next("*", 502)
 
     seen = []
     for _ in range(6):

@@ -89,7 +89,7 @@ async def test_a_failed_lookup_raises_and_is_not_cached() -> None:
     async with authorizer() as (gitlab, authorize, _clock):
         user = gitlab.add_user("bob")
         gitlab.set_access_level(REPO, user, 40)
-        gitlab.fail(502, path=MEMBERS)
+        gitlab.fail_next(f"* {MEMBERS}", 502)
 
         with pytest.raises(PermissionUnavailable) as unavailable:
             await authorize.level_for(actor(user.id), MR)
@@ -170,7 +170,7 @@ async def test_a_developer_may_run_a_write_command_and_a_failed_lookup_is_report
         await wait_until(lambda: _sent(2))
         maintainer = stack.gitlab.add_user("maria")
         stack.gitlab.set_access_level(PROJECT, maintainer, 40)
-        stack.gitlab.fail(502, path="/api/v4/projects/*/members/all/*")
+        stack.gitlab.fail_next("* /api/v4/projects/*/members/all/*", 502)
         await stack.deliver(stack.note("@chatops deploy", author=maintainer))
         await wait_until(lambda: _sent(4))
 

@@ -112,7 +112,7 @@ async def test_no_variable_value_leaves_the_client(
     assert SENTINEL in repr(served)
 
     secrets = await setup.forge.secrets(REPO)
-    setup.gitlab.fail(500, path="/api/v4/groups/acme/variables")
+    setup.gitlab.fail_next("* /api/v4/groups/acme/variables", 500)
     with pytest.raises(ForgeError) as failed:
         await setup.forge.secrets(REPO)  # after two lists with values were read
 

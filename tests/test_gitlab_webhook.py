@@ -296,7 +296,7 @@ async def test_a_429_with_retry_after_delays_the_note_which_is_then_posted_once(
 ) -> None:
     async with gitlab_stack(database_url) as stack:
         notes = f"/api/v4/projects/{PROJECT}/{MR}/notes"
-        stack.gitlab.fail(429, headers={"Retry-After": "30"}, method="POST", path=notes)
+        stack.gitlab.fail_next(f"POST {notes}", 429, headers={"Retry-After": "30"})
 
         await stack.deliver(stack.note("@chatops ping"))
         await wait_until(lambda: _posted(stack, notes, 1))

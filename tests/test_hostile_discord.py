@@ -13,14 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
-from tests.fakes.discord import FakeDiscord, checked_fake, message_payload
+from tests.fakes.discord import FakeDiscord, message_payload
 from tests.fakes.discord_app import SIGNING_KEY, RunningBot, running_bot
+from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
 
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with checked_fake() as fake:
+    async with checked(FakeDiscord()) as fake:
         yield fake
 
 
@@ -106,7 +107,7 @@ def test_fuzzed_interaction_requests_never_get_a_5xx_or_a_traceback(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with asyncio.Runner() as runner:
-        fake_cm = checked_fake()
+        fake_cm = checked(FakeDiscord())
         fake = runner.run(fake_cm.__aenter__())
         bot_cm = running_bot(database_url, fake, gateway=False)
         bot = runner.run(bot_cm.__aenter__())

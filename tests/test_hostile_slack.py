@@ -35,7 +35,7 @@ JSON = "application/json"
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         yield slack
 
 
@@ -226,7 +226,7 @@ def test_fuzzed_requests_never_get_a_5xx_or_a_traceback(
 ) -> None:
     """Hypothesis on headers and bodies, signed and not: every answer is below 500."""
     with asyncio.Runner() as runner:
-        fake_cm = FakeSlack.running()
+        fake_cm = FakeSlack()
         fake = runner.run(fake_cm.__aenter__())
         app_cm = running_app(database_url, slack_settings(fake), FakeClock())
         client = runner.run(app_cm.__aenter__())

@@ -26,7 +26,8 @@ from connectors.discord.client import DiscordConnector, DiscordHTTP, nonce
 from connectors.discord.gate import DiscordGate, gate_scope
 from connectors.discord.render import render_message
 from tests.fakes.clock import FakeClock
-from tests.fakes.discord import FakeDiscord, checked_fake, globally_rate_limited, rate_limited
+from tests.fakes.discord import FakeDiscord, globally_rate_limited, rate_limited
+from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
 
 CHANNEL = "645027906669510667"
@@ -38,7 +39,7 @@ LOOPBACK = 0.05  # how much sooner one request may reach the fake than the one b
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDiscord]:
-    async with checked_fake() as fake:
+    async with checked(FakeDiscord()) as fake:
         fake.set_bucket("POST", MESSAGES, BUCKET)
         yield fake
 
@@ -94,7 +95,7 @@ async def test_a_429_closes_the_bucket_for_every_replica_until_its_retry_after(
     clock = FakeClock()
     async with replicas(fake, database, clock) as (first, second):
         await first.send(note(1))  # the first learns the route's bucket
-        fake.fail_next("POST", MESSAGES, rate_limited(60.0))
+        fake.answer_next("POST /channels/*/messages", rate_limited(60.0))
 
         with pytest.raises(RateLimited) as limited:
             await first.send(note(2))
@@ -134,7 +135,7 @@ async def test_a_global_429_stops_every_route_of_every_replica(
 ) -> None:
     clock = FakeClock()
     async with replicas(fake, database, clock) as (first, second):
-        fake.fail_next("POST", MESSAGES, globally_rate_limited(45.0))
+        fake.answer_next("POST /channels/*/messages", globally_rate_limited(45.0))
 
         with pytest.raises(RateLimited):
             await first.send(note(1))
@@ -159,7 +160,7 @@ async def test_a_short_429_is_waited_out_by_both_replicas_without_a_call_in_the_
     # discord.py sleeps through a 429 this short and tries again itself; the other
     # replica's gate waits for the same window instead of calling
     async with replicas(fake, database, SystemClock()) as (first, second):
-        fake.fail_next("POST", MESSAGES, rate_limited(0.5))
+        fake.answer_next("POST /channels/*/messages", rate_limited(0.5))
 
         async with asyncio.timeout(10):
             sending = asyncio.create_task(first.send(note(1)))

@@ -66,7 +66,7 @@ async def test_a_429_window_stops_every_write_to_the_installation_until_it_ends(
     database_url: str,
 ) -> None:
     async with github_stack(database_url) as stack:
-        stack.github.fail("issues/create-comment", 429, headers={"retry-after": "10"})
+        stack.github.fail_next("issues/create-comment", 429, headers={"retry-after": "10"})
         first = await stack.deliver("issue_comment", stack.comment("@chatops ping"))
         assert first.status == 202
         await wait_until(lambda: _answered(stack, "issues/create-comment", 429))
@@ -96,7 +96,7 @@ async def test_a_429_window_stops_every_write_to_the_installation_until_it_ends(
 async def test_a_long_run_of_429s_never_makes_a_dead_letter(database_url: str) -> None:
     async with github_stack(database_url) as stack:
         # more 429s in a row than the outbox's max_attempts (8)
-        stack.github.fail("issues/create-comment", 429, headers={"retry-after": "5"}, times=10)
+        stack.github.fail_next("issues/create-comment", 429, headers={"retry-after": "5"}, times=10)
         await stack.deliver("issue_comment", stack.comment("@chatops ping"))
         for answered in range(1, 11):
             await wait_until(lambda n=answered: _answered(stack, "issues/create-comment", 429, n))
@@ -146,7 +146,7 @@ async def test_a_permission_lookup_answered_429_then_200_runs_the_command(
 ) -> None:
     async with github_stack(database_url) as stack:
         stack.github.set_permission(REPO, AUTHOR, "write")
-        stack.github.fail(
+        stack.github.fail_next(
             "repos/get-collaborator-permission-level", 429, headers={"retry-after": "1"}
         )
         await stack.deliver("issue_comment", stack.comment("@chatops deploy"))
@@ -168,7 +168,7 @@ async def test_a_permission_lookup_rate_limited_beyond_the_budget_says_so(
 ) -> None:
     async with github_stack(database_url) as stack:
         stack.github.set_permission(REPO, AUTHOR, "write")
-        stack.github.fail(
+        stack.github.fail_next(
             "repos/get-collaborator-permission-level", 429, headers={"retry-after": "40"}
         )
         await stack.deliver("issue_comment", stack.comment("@chatops deploy"))
@@ -193,7 +193,7 @@ async def test_a_401_on_a_write_mints_one_new_token_and_replies_once(database_ur
     fake = app_fake(clock, public)
     async with github_stack(database_url, fake=fake, clock=clock, **app_settings(private)) as stack:
         stack.github.add_installation(INSTALLATION, "Codertocat", [REPO])
-        stack.github.fail("issues/create-comment", 401, body={"message": "Bad credentials"})
+        stack.github.fail_next("issues/create-comment", 401, body={"message": "Bad credentials"})
         await stack.deliver("issue_comment", stack.comment("@chatops ping"))
         await wait_until(lambda: _app_replies(stack, 1))
         await wait_until(_settled)
@@ -215,7 +215,7 @@ async def test_a_second_401_on_a_write_is_a_dead_letter_with_the_reason(
     fake = app_fake(clock, public)
     async with github_stack(database_url, fake=fake, clock=clock, **app_settings(private)) as stack:
         stack.github.add_installation(INSTALLATION, "Codertocat", [REPO])
-        stack.github.fail(
+        stack.github.fail_next(
             "issues/create-comment", 401, body={"message": "Bad credentials"}, times=2
         )
         await stack.deliver("issue_comment", stack.comment("@chatops ping"))

@@ -29,7 +29,8 @@ from connectors.slack.client import SlackConnector
 from connectors.slack.render import render_reply
 from connectors.slack.threads import ThreadSubjects
 from tests.fakes.clock import FakeClock
-from tests.fakes.slack import BOT_TOKEN, Answer, FakeSlack
+from tests.fakes.server import Answer
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
 
 CHANNEL = "C111"
 OTHER_CHANNEL = "C222"
@@ -40,9 +41,9 @@ LOOPBACK = 0.05
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         yield slack
-        assert slack.problems == []
+        slack.assert_no_violations()
 
 
 @pytest.fixture
@@ -149,7 +150,7 @@ async def test_a_429_closes_the_channel_for_every_replica_until_its_retry_after(
 ) -> None:
     clock = FakeClock()
     first, second = fake_clock_replicas(fake, session, database, clock)
-    fake.queue(
+    fake.answer_next(
         "chat.postMessage",
         Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "30"}),
     )
@@ -208,8 +209,8 @@ async def test_a_response_url_429_closes_it_for_every_replica(
     reply = Reply(title="hello", status=Status.OK)
     messages = [Outgoing(target=target, reply=reply, key=f"reply:{n}") for n in (1, 2)]
     not_in_channel = Answer(200, {"ok": False, "error": "not_in_channel"})
-    fake.queue("chat.postMessage", not_in_channel, not_in_channel, not_in_channel)
-    fake.queue("response_url", Answer(429, "rate limited", {"Retry-After": "20"}))
+    fake.answer_next("chat.postMessage", not_in_channel, not_in_channel, not_in_channel)
+    fake.answer_next("response_url", Answer(429, "rate limited", {"Retry-After": "20"}))
 
     with pytest.raises(RateLimited):
         await first.send(messages[0])

@@ -578,8 +578,8 @@ async def test_the_job_list_is_best_effort(env: Env) -> None:
     build, lint = seed_api(env.github)
     await env.rescan(ALICE, API_REPO, 7)
     await env.finish(build, "success")
-    env.github.fail("actions/list-jobs-for-workflow-run", 502)
-    env.github.fail("pulls/get", 502)  # and the summary is skipped
+    env.github.fail_next("actions/list-jobs-for-workflow-run", 502)
+    env.github.fail_next("pulls/get", 502)  # and the summary is skipped
 
     await env.finish(lint, "failure")
 
@@ -622,7 +622,7 @@ async def test_a_completed_run_nobody_tracks_is_told_to_subscribers_once(env: En
 
 async def test_a_dispatch_without_run_details_is_attached_when_its_run_shows_up(env: Env) -> None:
     workflow = seed_web(env.github)
-    env.github.fail("actions/create-workflow-dispatch", 204)
+    env.github.fail_next("actions/create-workflow-dispatch", 204)
 
     result = await env.rescan(ALICE)
     assert result.run is not None
@@ -648,7 +648,7 @@ async def test_a_dispatch_without_run_details_is_attached_when_its_run_shows_up(
 
 async def test_restart_cancels_then_reruns_once_the_cancel_has_finished(env: Env) -> None:
     build, lint = seed_api(env.github, status="in_progress")
-    env.github.fail("actions/cancel-workflow-run", 202, body={})  # accepted, not done yet
+    env.github.fail_next("actions/cancel-workflow-run", 202, body={})  # accepted, not done yet
 
     result = await env.restart(ALICE, API_REPO, 7)
 
@@ -790,7 +790,7 @@ async def test_the_reconciler_settles_what_the_forge_no_longer_knows(env: Env) -
 
 async def test_the_reconciler_issues_a_rerun_whose_cancel_webhook_was_lost(env: Env) -> None:
     build, lint = seed_api(env.github, status="in_progress")
-    env.github.fail("actions/cancel-workflow-run", 202, body={})
+    env.github.fail_next("actions/cancel-workflow-run", 202, body={})
     await env.restart(ALICE, API_REPO, 7)
     env.github.finish_workflow_run(lint, "cancelled")  # ... and no webhook says so
     env.clock.advance(61 * 60)
@@ -807,7 +807,7 @@ async def test_the_reconciler_issues_a_rerun_whose_cancel_webhook_was_lost(env: 
 
 async def test_the_reconciler_settles_a_dispatch_that_never_showed_up(env: Env) -> None:
     seed_web(env.github)
-    env.github.fail("actions/create-workflow-dispatch", 204)  # no run details
+    env.github.fail_next("actions/create-workflow-dispatch", 204)  # no run details
     started = await env.rescan(ALICE)
     assert started.run is not None
     env.clock.advance(61 * 60)
@@ -849,7 +849,7 @@ async def test_a_forge_error_during_rescan_is_raised_and_leaves_no_live_run(
     env: Env, status: int, error: ForgeError
 ) -> None:
     seed_web(env.github)
-    env.github.fail(
+    env.github.fail_next(
         "actions/create-workflow-dispatch",
         status,
         body={"message": "Resource not accessible by integration"},
@@ -878,7 +878,7 @@ async def test_someone_who_joined_a_run_the_forge_refused_is_told(env: Env) -> N
     await store.create(new, OCTOCAT, NOW)
     joined = await env.rescan(ALICE, API_REPO, 7)  # ... when alice joins it
     assert joined.outcome is RescanOutcome.COALESCED
-    env.github.fail("actions/re-run-workflow", 500, times=2)
+    env.github.fail_next("actions/re-run-workflow", 500, times=2)
 
     with pytest.raises(ForgeError):
         await env.rescan(OCTOCAT, API_REPO, 7)  # the retried invocation resumes, and fails

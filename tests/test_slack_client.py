@@ -25,7 +25,8 @@ from connectors.slack.groups import SlackGroupAuthorizer
 from connectors.slack.render import render_reply
 from connectors.slack.threads import ThreadSubjects
 from tests.fakes.clock import FakeClock
-from tests.fakes.slack import BOT_TOKEN, Answer, FakeSlack
+from tests.fakes.server import Answer
+from tests.fakes.slack import BOT_TOKEN, FakeSlack
 
 HELLO = Reply(title="hello", status=Status.OK)
 ERROR = Reply(title="no such command", status=Status.ERROR)
@@ -33,9 +34,9 @@ ERROR = Reply(title="no such command", status=Status.ERROR)
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         yield slack
-        assert slack.problems == []
+        slack.assert_no_violations()
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ async def test_an_acknowledgement_sends_nothing(connector: SlackConnector, fake:
 async def test_429_is_retry_later_with_slacks_delay(
     connector: SlackConnector, fake: FakeSlack
 ) -> None:
-    fake.queue(
+    fake.answer_next(
         "chat.postMessage",
         Answer(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "7"}),
     )
@@ -152,7 +153,7 @@ async def test_failures_are_reported_as_the_outbox_expects(
     error: type[DeliveryError],
     reason: str | None,
 ) -> None:
-    fake.queue("chat.postMessage", answer)
+    fake.answer_next("chat.postMessage", answer)
 
     with pytest.raises(DeliveryError) as caught:
         await connector.send(message(HELLO, target()))
@@ -165,7 +166,7 @@ async def test_failures_are_reported_as_the_outbox_expects(
 async def test_unreachable_slack_is_a_delivery_error(
     session: aiohttp.ClientSession, clock: FakeClock, database: Database
 ) -> None:
-    async with FakeSlack.running() as gone:
+    async with FakeSlack() as gone:
         url = gone.api_url
     web = AsyncWebClient(
         token=BOT_TOKEN, base_url=url, session=session, timeout=2, retry_handlers=[]
@@ -215,7 +216,7 @@ async def test_where_the_bot_cannot_post_the_response_url_answers(
     connector: SlackConnector, fake: FakeSlack, clock: FakeClock, reply: Reply, kind: str
 ) -> None:
     method = "chat.postMessage" if kind == "in_channel" else "chat.postEphemeral"
-    fake.queue(method, Answer(200, {"ok": False, "error": "not_in_channel"}))
+    fake.answer_next(method, Answer(200, {"ok": False, "error": "not_in_channel"}))
 
     await connector.send(message(reply, command_target(fake, clock)))
 
@@ -227,7 +228,7 @@ async def test_an_expired_response_url_is_not_used(
 ) -> None:
     to = command_target(fake, clock)
     clock.advance(30 * 60)
-    fake.queue("chat.postMessage", Answer(200, {"ok": False, "error": "channel_not_found"}))
+    fake.answer_next("chat.postMessage", Answer(200, {"ok": False, "error": "channel_not_found"}))
 
     with pytest.raises(Undeliverable, match=r"^chat.postMessage: channel_not_found$"):
         await connector.send(message(HELLO, to))
@@ -250,8 +251,8 @@ async def test_response_url_failures_are_reported(
     answer: Answer,
     error: type[DeliveryError],
 ) -> None:
-    fake.queue("chat.postMessage", Answer(200, {"ok": False, "error": "not_in_channel"}))
-    fake.queue("response_url", answer)
+    fake.answer_next("chat.postMessage", Answer(200, {"ok": False, "error": "not_in_channel"}))
+    fake.answer_next("response_url", answer)
 
     with pytest.raises(DeliveryError) as caught:
         await connector.send(message(HELLO, command_target(fake, clock)))

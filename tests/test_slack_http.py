@@ -35,9 +35,9 @@ JSON = "application/json"
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         yield slack
-        assert slack.problems == []
+        slack.assert_no_violations()
 
 
 @pytest.fixture

@@ -23,12 +23,12 @@ from tests.fakes.waiting import wait_until
 
 @pytest.fixture
 async def fake(database_url: str) -> AsyncIterator[FakeSlack]:
-    async with FakeSlack.running() as slack:
+    async with FakeSlack() as slack:
         settings = slack_settings(slack, mode="socket")
         async with running_app(database_url, settings, FakeClock()):
             await wait_until(lambda: _true(slack.live_connections() == 1))
             yield slack
-        assert slack.problems == []
+        slack.assert_no_violations()
 
 
 async def _true(value: bool) -> bool:

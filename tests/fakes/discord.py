@@ -2,17 +2,21 @@
 
 The real discord.py client talks to it: REST through ``[discord] api_url`` (``api_url``
 here, served under ``/api/v10``) and the gateway at the URL this fake's ``GET /gateway/bot``
-returns. Every REST request is recorded; a request body for an operation in the stored
-OpenAPI subset (``tests/fixtures/discord/openapi``) is validated against its schema, and a
-violation answers 400 like Discord (code 50035) and is listed in ``invalid``. A request to a
-route this fake does not serve answers 404 and is listed in ``unexpected``; tests assert
-both lists are empty.
+returns. It is a ``tests.fakes.server.FakeServer``: one lifecycle (``async with
+FakeDiscord() as fake``, or ``checked(FakeDiscord())`` to assert at the end that nothing
+was violated), every REST request recorded in ``calls``, and one list of ``violations``: a
+request body for an operation in the stored OpenAPI subset (``tests/fixtures/discord/openapi``)
+is validated against its schema, and a violation answers 400 like Discord (code 50035); a
+request to a route this fake does not serve answers 404; both are recorded.
 
 The gateway sends HELLO, answers heartbeats, accepts IDENTIFY (closing with 4014 when a
 privileged intent is asked for, as Discord does), sends READY and then whatever a test
 ``dispatch``-es. Frames are built from the docs' examples in ``tests/fixtures/discord``.
 
-Failures are queued per route with ``fail_next`` and served once each, in order. A route
+Failures are scripted per route (``fail_next``, or ``answer_next`` with the ``Answer``s
+``rate_limited``, ``globally_rate_limited`` and ``error`` build; ``delay``) and served once
+each, in order, before anything else is checked; the route is an ``fnmatch`` pattern over
+``"METHOD /path"``, the path without ``/api/v10`` (``"POST /channels/*/messages"``). A route
 given a bucket with ``set_bucket`` answers with ``X-RateLimit-Bucket`` (failures too), as
 Discord names the bucket a route shares; each request records when it arrived
 (``time.monotonic()``), for rate-limit tests.
@@ -25,9 +29,9 @@ import itertools
 import json
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +40,8 @@ from aiohttp import WSMsgType, web
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from tests.fakes.server import Answer, FakeServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "discord"
 SPEC_URI = "urn:discord-openapi"
@@ -68,16 +74,9 @@ class Call:
     arrived: float = 0.0  # time.monotonic() when the request reached the fake
 
 
-@dataclass
-class Failure:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def rate_limited(retry_after: float) -> Failure:
+def rate_limited(retry_after: float) -> Answer:
     """A 429 as Discord sends it: JSON retry_after, Retry-After and a Via header."""
-    return Failure(
+    return Answer(
         429,
         {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
         {
@@ -88,9 +87,9 @@ def rate_limited(retry_after: float) -> Failure:
     )
 
 
-def globally_rate_limited(retry_after: float) -> Failure:
+def globally_rate_limited(retry_after: float) -> Answer:
     """A 429 of the bot's global limit, as Discord sends it."""
-    return Failure(
+    return Answer(
         429,
         {"message": "You are being rate limited.", "retry_after": retry_after, "global": True},
         {
@@ -102,8 +101,8 @@ def globally_rate_limited(retry_after: float) -> Failure:
     )
 
 
-def error(status: int, code: int, message: str) -> Failure:
-    return Failure(status, {"message": message, "code": code})
+def error(status: int, code: int, message: str) -> Answer:
+    return Answer(status, {"message": message, "code": code})
 
 
 # the operations of the OpenAPI subset: (method, path pattern, spec path)
@@ -171,7 +170,9 @@ class RequestSchemas:
         ]
 
 
-class FakeDiscord:
+class FakeDiscord(FakeServer[Call]):
+    """``async with FakeDiscord() as fake:`` serves REST at ``api_url``, the gateway too."""
+
     def __init__(
         self,
         *,
@@ -179,12 +180,10 @@ class FakeDiscord:
         application_id: str = "775799577604522054",
         bot_user_id: str = "775799577604522054",
     ) -> None:
+        super().__init__()
         self.token = token
         self.application_id = application_id
         self.bot_user_id = bot_user_id
-        self.calls: list[Call] = []
-        self.unexpected: list[str] = []
-        self.invalid: list[str] = []
         self.messages: list[dict[str, Any]] = []  # channel messages created
         self.callbacks: dict[str, dict[str, Any]] = {}  # interaction id -> callback body
         self.originals: dict[str, dict[str, Any]] = {}  # token -> the response's content
@@ -194,7 +193,6 @@ class FakeDiscord:
         self.heartbeats = 0
         self.gateway_connections = 0
         self.ready = asyncio.Event()
-        self._failures: dict[tuple[str, str], list[Failure]] = {}
         self._buckets: dict[tuple[str, str], str] = {}
         self._schemas = RequestSchemas()
         self._ids = itertools.count(1_200_000_000_000_000_001)
@@ -202,28 +200,23 @@ class FakeDiscord:
         self._sequence = 0
         self._tokens: dict[str, str] = {}  # interaction token -> interaction id
         self._nonces: dict[str, dict[str, Any]] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # --- lifecycle ----------------------------------------------------------------------
+    # --- the server ---------------------------------------------------------------------
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/gateway", self._gateway)
-        app.router.add_route("*", "/api/v10/{path:.*}", self._rest)
-        app.router.add_route("*", "/{path:.*}", self._elsewhere)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+    def routes(self) -> Iterable[web.AbstractRouteDef]:
+        return [
+            web.get("/gateway", self._gateway),
+            web.route("*", "/api/v10/{path:.*}", self._rest),
+        ]
 
-    async def close(self) -> None:
+    def error(self, request: web.Request, status: int) -> web.StreamResponse:
+        return _json(
+            {"message": f"{status}: {HTTPStatus(status).phrase}", "code": 0}, status=status
+        )
+
+    async def closing(self) -> None:
         if self._socket is not None:
             await self._socket.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def api_url(self) -> str:
@@ -234,10 +227,6 @@ class FakeDiscord:
         return "ws" + self.url.removeprefix("http") + "/gateway"
 
     # --- test controls ------------------------------------------------------------------
-
-    def fail_next(self, method: str, path: str, *failures: Failure) -> None:
-        """Answer the next requests to ``method path`` (a regex) with ``failures``, in order."""
-        self._failures.setdefault((method, path), []).extend(failures)
 
     def set_bucket(self, method: str, path: str, bucket: str) -> None:
         """Name ``bucket`` in every answer to ``method path`` (a regex)."""
@@ -321,10 +310,6 @@ class FakeDiscord:
 
     # --- REST ---------------------------------------------------------------------------
 
-    async def _elsewhere(self, request: web.Request) -> web.Response:
-        self.unexpected.append(f"{request.method} {request.path}")
-        return _json({"message": "404: Not Found", "code": 0}, status=404)
-
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         arrived = time.monotonic()
         path = "/" + request.match_info["path"]
@@ -343,16 +328,21 @@ class FakeDiscord:
 
     async def _answer(self, request: web.Request, path: str, call: Call) -> web.StreamResponse:
         body = call.body
-        for (method, pattern), queued in self._failures.items():
-            if method == request.method and re.fullmatch(pattern, path) and queued:
-                failure = queued.pop(0)
-                return _json(failure.body, status=failure.status, headers=failure.headers)
+        await self.wait_delay(f"{request.method} {path}")
+        scripted = self.take_answer(f"{request.method} {path}")
+        if scripted is not None:
+            if scripted.body is None:
+                response = self.error(request, scripted.status)
+                response.headers.update(scripted.headers)
+                return response
+            return _json(scripted.body, status=scripted.status, headers=dict(scripted.headers))
         for method, pattern, spec_path in _OPERATIONS:
             match = re.fullmatch(pattern, path)
             if method == request.method and match:
                 problems = self._schemas.problems(method, spec_path, body)
                 if problems:
-                    self.invalid.extend(f"{method} {path}: {p}" for p in problems)
+                    for problem in problems:
+                        self.violation(request, problem)
                     return _json(
                         fixture("rest/error.50035.invalid_form_body.request.json"), status=400
                     )
@@ -361,8 +351,8 @@ class FakeDiscord:
             return self._authorised(call) or _json(self.bot_user())
         if request.method == "GET" and path == "/oauth2/applications/@me":
             return self._authorised(call) or _json(self.application())
-        self.unexpected.append(f"{request.method} {path}")
-        return _json({"message": "404: Not Found", "code": 0}, status=404)
+        self.violation(request, "no such route")
+        return self.error(request, 404)
 
     def _authorised(self, call: Call) -> web.Response | None:
         if call.authorization == f"Bot {self.token}":
@@ -548,22 +538,3 @@ def message_payload(
         },
     )
     return message
-
-
-@asynccontextmanager
-async def running_fake(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
-    fake = FakeDiscord(**kwargs)
-    await fake.start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
-
-
-@asynccontextmanager
-async def checked_fake(**kwargs: Any) -> AsyncIterator[FakeDiscord]:
-    """A running fake that, when the block ends normally, was sent nothing unexpected or invalid."""
-    async with running_fake(**kwargs) as fake:
-        yield fake
-        assert fake.unexpected == []
-        assert fake.invalid == []

@@ -10,8 +10,12 @@ installation (which expires and only reaches that installation's repositories). 
 or expired token gets 401 "Bad credentials" without a violation: that is a state a client
 must handle, not a misuse.
 
-Calls are recorded as they are answered (``calls``); failures and latency can be scripted
-per operation (``fail``, ``delay``). Responses carry GitHub's ``x-ratelimit-*`` headers.
+It is a ``tests.fakes.server.FakeServer``: one lifecycle, the call log (``calls``, as
+requests are answered), ``violations``, and answers and latency scripted per operation
+(``fail_next``, ``answer_next``, ``delay``: the route is the operation id, or an
+``fnmatch`` pattern over operation ids), applied after auth and the body's contract. Here
+the catch-all route is the contract itself: a request matching no operation is the
+violation ``no such operation in the contract``. Responses carry GitHub's ``x-ratelimit-*`` headers.
 The App manifest flow's web pages and code conversion are served too
 (``github_manifest``). The helpers below seed and inspect state. Layout:
 ``github_contract`` (the spec), ``github_auth`` (JWTs and tokens), ``github_state`` (what
@@ -22,18 +26,16 @@ check its responses against the schemas.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
@@ -64,6 +66,7 @@ from tests.fakes.github_state import (
     WorkflowRun,
     World,
 )
+from tests.fakes.server import FakeServer
 
 DEFAULT_INSTALLATION_PERMISSIONS = {
     "actions": "write",
@@ -99,7 +102,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class FakeGitHub:
+class FakeGitHub(FakeServer[Call]):
     """``async with FakeGitHub(...) as github:`` serves GitHub's REST API at ``github.url``."""
 
     def __init__(
@@ -113,6 +116,7 @@ class FakeGitHub:
         clock: Callable[[], datetime] = _utc_now,
         contract: Contract | None = None,
     ) -> None:
+        super().__init__()
         self.contract = contract or default_contract()
         self.world = World(
             clock=clock,
@@ -121,8 +125,6 @@ class FakeGitHub:
             app_slug=app_slug,
             rate_reset=int(clock().timestamp()) + 3600,
         )
-        self.calls: list[Call] = []
-        self.violations: list[str] = []
         self._auth = Auth(self.world, app_public_key)
         self._token_lifetime = token_lifetime
         self._handlers: dict[str, Handler] = {
@@ -135,37 +137,13 @@ class FakeGitHub:
         self.manifest_flow = ManifestFlow(self.contract, clock, violations=self.violations)
         self.conversions: list[dict[str, Any]] = []  # what each conversion answered
         self._handlers["apps/create-from-manifest"] = self._create_from_manifest
-        self._failures: dict[str, deque[Reply]] = {}
-        self._delays: dict[str, float] = {}
-        self._runner: web.AppRunner | None = None
-        self._url: str | None = None
 
-    async def __aenter__(self) -> Self:
-        app = web.Application()
-        app.add_routes(self.manifest_flow.routes())
-        app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self._url = f"http://{host}:{port}"
-        return self
+    def routes(self) -> Iterable[web.AbstractRouteDef]:
+        return self.manifest_flow.routes()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise RuntimeError("FakeGitHub is not serving; use it as `async with`")
-        return self._url
+    def check_route(self, route: str) -> None:
+        if not any(wild in route for wild in "*?["):
+            self.contract.operation(route)
 
     # Scripting and inspection of traffic
 
@@ -176,26 +154,6 @@ class FakeGitHub:
     def add_token(self, token: str, login: str | None = None) -> None:
         """Accept ``token`` (a PAT-like token acting as ``login``, default the bot)."""
         self.world.grants[token] = Grant(login or self.world.bot_login)
-
-    def fail(
-        self,
-        operation_id: str,
-        status: int,
-        *,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-    ) -> None:
-        """Answer the next ``times`` calls to ``operation_id`` with this response instead."""
-        self.contract.operation(operation_id)
-        content = {"message": HTTPStatus(status).phrase} if body is None else body
-        reply = Reply(status, content, dict(headers or {}))
-        self._failures.setdefault(operation_id, deque()).extend([reply] * times)
-
-    def delay(self, operation_id: str, seconds: float) -> None:
-        """Answer every later call to ``operation_id`` after ``seconds`` (0 removes it)."""
-        self.contract.operation(operation_id)
-        self._delays[operation_id] = seconds
 
     # Comments and reactions
 
@@ -504,7 +462,8 @@ class FakeGitHub:
 
     # Serving
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def unrouted(self, request: web.Request) -> web.StreamResponse:
+        """Every API request: the contract is the route table."""
         arrived = time.monotonic()
         raw = await request.read()
         path = request.rel_url.raw_path
@@ -547,10 +506,13 @@ class FakeGitHub:
             errors = [{"field": p.field, "code": p.code, "message": p.detail} for p in problems]
             invalid = {"message": "Invalid request", "errors": errors}
             return Reply(422, invalid, violations=tuple(p.detail for p in problems))
-        await asyncio.sleep(self._delays.get(operation.operation_id, 0))
-        queued = self._failures.get(operation.operation_id)
-        if queued:
-            return queued.popleft()
+        await self.wait_delay(operation.operation_id)
+        scripted = self.take_answer(operation.operation_id)
+        if scripted is not None:
+            content = scripted.body
+            if content is None:
+                content = {"message": HTTPStatus(scripted.status).phrase}
+            return Reply(scripted.status, content, dict(scripted.headers))
         handler = self._handlers.get(operation.operation_id)
         if handler is None:
             message = f"no fake behaviour for {operation.operation_id}"

@@ -5,9 +5,11 @@ The real gidgetlab client reaches it through its base URL. What it serves:
 - **Auth** (middleware, every route): ``PRIVATE-TOKEN: <token>`` or ``Authorization: Bearer
   <token>`` naming a token the fake knows (``add_token``; the constructor's ``token`` acts as
   the bot user); anything else gets 401 ``{"message": "401 Unauthorized"}``.
-- **Scripted errors** (``fail``): the next ``times`` requests (optionally only those of one
-  method and/or whose decoded path matches an ``fnmatch`` pattern) get that status, headers
-  (``Retry-After``, ``RateLimit-Reset``...) and body instead, after auth.
+- **Scripted errors and delays** (``fail_next``, ``answer_next``, ``delay`` of
+  ``tests.fakes.server.FakeServer``): the route is an ``fnmatch`` pattern over
+  ``"METHOD /decoded/path"`` (``"POST /api/v4/projects/g/p/*"``, ``"*"`` for every
+  request); matching requests get that status, headers (``Retry-After``,
+  ``RateLimit-Reset``...) and body instead, after auth.
 - **Projects** by numeric id or URL-encoded ``path_with_namespace`` (``group%2Fproject``):
   for every ``/api/v4/projects/{id}/...`` route the middleware resolves ``{id}`` and puts the
   ``Project`` in ``request[PROJECT_KEY]`` (unknown -> 404 ``404 Project Not Found``), and the
@@ -20,8 +22,10 @@ The real gidgetlab client reaches it through its base URL. What it serves:
   awarded that name, as GitLab answers), list.
 
 Every request is recorded in ``calls`` as it is answered (status included). Responses carry
-GitLab's ``RateLimit-*`` headers. What it deliberately does not do: check request bodies
-against a schema, or serve anything outside the routes above and the CI routes.
+GitLab's ``RateLimit-*`` headers. A request to a route not served here (above, the CI and
+hook routes) is answered 404 ``{"error": "404 Not Found"}``, as GitLab does, and recorded
+in ``violations`` whatever its credentials. What it deliberately does not do: check
+request bodies against a schema.
 """
 
 from __future__ import annotations
@@ -29,17 +33,17 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
 from tests.fakes.gitlab_ci import GitLabCiState, ci_routes
 from tests.fakes.gitlab_hooks import GitLabHookState, hook_routes
+from tests.fakes.server import FakeServer
 
 API = "/api/v4"
 PROJECT_KEY = web.RequestKey("gitlab_project", object)
@@ -101,15 +105,6 @@ class Award:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class Failure:
-    status: int
-    headers: dict[str, str]
-    body: Any
-    method: str | None
-    path: str | None
-
-
 @dataclass
 class GitLabWorld:
     """Plain state: users, tokens, projects, members, notes, awards, id counters."""
@@ -140,7 +135,7 @@ def _utc_now() -> datetime:
 NOTEABLES = {"merge_requests": "MergeRequest", "issues": "Issue"}
 
 
-class FakeGitLab:
+class FakeGitLab(FakeServer[Call]):
     """``async with FakeGitLab(token=...) as gitlab:`` serves ``/api/v4`` at ``gitlab.url``."""
 
     def __init__(
@@ -152,46 +147,31 @@ class FakeGitLab:
         clock: Callable[[], datetime] = _utc_now,
         rate_limit: int = 2000,
     ) -> None:
+        super().__init__()
         self.world = GitLabWorld(clock=clock)
         self.ci = GitLabCiState(clock=clock)
         self.hooks = GitLabHookState(clock=clock, access_level=self._access_level)
-        self.calls: list[Call] = []
         self.bot = self.add_user(bot_username, user_id=bot_user_id, bot=True)
         self.world.tokens[token] = self.bot.id
         self.rate_limit = rate_limit
-        self._failures: list[Failure] = []
-        self._runner: web.AppRunner | None = None
-        self._url: str | None = None
 
-    async def __aenter__(self) -> Self:
-        app = web.Application(middlewares=[self._middleware])
-        app.add_routes(self._routes())
-        app.add_routes(ci_routes(self.ci))
-        app.add_routes(hook_routes(self.hooks, _who))
-        app.router.add_route("*", "/{tail:.*}", _not_found)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self._url = f"http://{host}:{port}"
-        return self
+    # The server (``url`` is the base URL a client is configured with; ``/api/v4`` is below)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+    def routes(self) -> Iterable[web.AbstractRouteDef]:
+        return [*self._routes(), *ci_routes(self.ci), *hook_routes(self.hooks, _who)]
 
-    @property
-    def url(self) -> str:
-        """The base URL a client is configured with (``/api/v4`` is below it)."""
-        if self._url is None:
-            raise RuntimeError("FakeGitLab is not serving; use it as `async with`")
-        return self._url
+    def middlewares(self) -> Iterable[Any]:
+        return [self._middleware]
+
+    def route_key(self, request: web.Request) -> str:
+        return f"{request.method} {_decoded(request.rel_url.raw_path)}"
+
+    def error(self, request: web.Request, status: int) -> web.StreamResponse:
+        return _json({"message": f"{status} {HTTPStatus(status).phrase}"}, status=status)
+
+    async def unrouted(self, request: web.Request) -> web.StreamResponse:
+        self.violation(request, "no such route")
+        return _json({"error": "404 Not Found"}, status=404)
 
     # Seeding and inspection
 
@@ -265,25 +245,6 @@ class FakeGitLab:
             if call.method == method and fnmatch.fnmatchcase(_decoded(call.path), path)
         ]
 
-    def fail(
-        self,
-        status: int,
-        *,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        """Answer the next ``times`` matching requests with this response instead.
-
-        ``path`` is an ``fnmatch`` pattern over the decoded path (``/api/v4/projects/g/p/*``);
-        with neither ``method`` nor ``path`` every route matches.
-        """
-        content = {"message": f"{status} {HTTPStatus(status).phrase}"} if body is None else body
-        failure = Failure(status, dict(headers or {}), content, method, path)
-        self._failures.extend([failure] * times)
-
     def _access_level(self, project_id: int, user_id: int) -> int:
         return self.world.members.get((project_id, user_id), 0)
 
@@ -308,13 +269,21 @@ class FakeGitLab:
         return response
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.is_unrouted(request):
+            return await handler(request)  # a violation, whatever the credentials
         user = self._authenticate(request)
         if user is None:
             return _json({"message": "401 Unauthorized"}, status=401)
         request[USER_KEY] = user
-        failure = self._take_failure(request)
-        if failure is not None:
-            return _json(failure.body, status=failure.status, headers=failure.headers)
+        key = self.route_key(request)
+        await self.wait_delay(key)
+        scripted = self.take_answer(key)
+        if scripted is not None:
+            if scripted.body is None:
+                answer = self.error(request, scripted.status)
+                answer.headers.update(scripted.headers)
+                return answer
+            return _json(scripted.body, status=scripted.status, headers=dict(scripted.headers))
         matched = _PROJECT_PATH.match(request.rel_url.raw_path)
         if matched is not None:
             project = self.world.project(_decoded(matched.group(1)))
@@ -335,17 +304,6 @@ class FakeGitLab:
             token = value if scheme.lower() == "bearer" else None
         uid = self.world.tokens.get(token) if token else None
         return None if uid is None else self.world.users[uid]
-
-    def _take_failure(self, request: web.Request) -> Failure | None:
-        path = _decoded(request.rel_url.raw_path)
-        for index, failure in enumerate(self._failures):
-            if failure.method not in (None, request.method):
-                continue
-            if failure.path is not None and not fnmatch.fnmatchcase(path, failure.path):
-                continue
-            del self._failures[index]
-            return failure
-        return None
 
     def _rate_headers(self) -> dict[str, str]:
         reset = int(self.world.clock().timestamp()) + 60
@@ -565,10 +523,6 @@ def _paginated(request: web.Request, items: list[Any]) -> web.Response:
         headers["Link"] = f'<{following}>; rel="next"'
         headers["X-Next-Page"] = str(page + 1)
     return _json(chunk, headers=headers)
-
-
-async def _not_found(request: web.Request) -> web.Response:
-    return _json({"error": "404 Not Found"}, status=404)
 
 
 async def _json_body(request: web.Request) -> Any:

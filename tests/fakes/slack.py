@@ -7,10 +7,13 @@ required arguments are read from the spec subset in ``tests/fixtures/slack/web-a
 plus ``apps.connections.open`` and ``usergroups.list``, which that 2021 subset lacks
 (their arguments as in Slack's method reference). An unknown method, a missing required
 argument or a wrong token is answered as Slack would (``unknown_method``,
-``invalid_arguments``, ``invalid_auth``) *and* recorded in ``problems``, which every test
-using the fake checks is empty. Answers can be queued per method (a 429 with
-``Retry-After``, an ``ok: false`` error); otherwise the fixture's ``ok`` example is
-answered, with the caller's channel and a fresh ``ts``.
+``invalid_arguments``, ``invalid_auth``) *and* recorded in ``violations``, which every test
+using the fake checks is empty. It is a ``tests.fakes.server.FakeServer``: one lifecycle
+(``async with FakeSlack() as slack``), a request to a path not served here is a violation
+too, and answers can be scripted per method (``answer_next``/``fail_next``: a 429 with
+``Retry-After``, an ``ok: false`` error) or delayed (``delay``), the route being the
+method's name (``"chat.postMessage"``) or ``"response_url"``; otherwise the fixture's
+``ok`` example is answered, with the caller's channel and a fresh ``ts``.
 
 ``response_url``s (``/response/<name>``) record what is posted to them.
 
@@ -24,16 +27,18 @@ acks are recorded. ``drop_connections`` closes the sockets from the server side;
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.server import Answer, FakeServer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "slack"
 SPEC = FIXTURES / "web-api" / "slack-web-api-bot-subset.swagger2.json"
@@ -70,13 +75,6 @@ class Call:
     arrived: float = 0.0  # time.monotonic() when the request reached the fake
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int = 200
-    body: dict[str, Any] | str = field(default_factory=lambda: {"ok": True})
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
 @dataclass
 class Envelope:
     envelope_id: str
@@ -105,45 +103,38 @@ class Ack:
     payload: dict[str, Any] | None
 
 
-class FakeSlack:
+class FakeSlack(FakeServer[Call]):
+    """``async with FakeSlack() as slack:`` serves the Web API at ``slack.api_url``."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.methods = _spec_methods()
-        self.calls: list[Call] = []
-        self.problems: list[str] = []
         self.responses: list[tuple[str, dict[str, Any]]] = []
         self.acks: list[Ack] = []
         self.connections = 0
         self.usergroups: list[dict[str, Any]] = []
-        self._queued: dict[str, list[Answer]] = {}
         self._envelopes: list[Envelope] = []
         self._sockets: list[web.WebSocketResponse] = []
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
-        self.url = ""
 
-    # ---------------------------------------------------------------- lifecycle
+    # ---------------------------------------------------------------- the server
 
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def running(cls) -> AsyncIterator[FakeSlack]:
-        fake = cls()
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", fake._api)
-        app.router.add_post("/response/{name}", fake._response_url)
-        app.router.add_get("/socket", fake._socket)
-        app.router.add_route("*", "/{tail:.*}", fake._unexpected)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = runner.addresses[0][:2]
-        fake.url = f"http://{host}:{port}"
-        try:
-            yield fake
-        finally:
-            for socket in list(fake._sockets):
-                await socket.close()
-            await runner.cleanup()
+    def routes(self) -> Iterable[web.AbstractRouteDef]:
+        return [
+            web.route("*", "/api/{method}", self._api),
+            web.post("/response/{name}", self._response_url),
+            web.get("/socket", self._socket),
+        ]
+
+    def error(self, request: web.Request, status: int) -> web.StreamResponse:
+        if status == 404:
+            return web.Response(status=404)
+        return web.Response(status=status, text=HTTPStatus(status).phrase.lower())
+
+    async def closing(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
 
     @property
     def api_url(self) -> str:
@@ -152,18 +143,14 @@ class FakeSlack:
     def response_url(self, name: str) -> str:
         return f"{self.url}/response/{name}"
 
-    # ---------------------------------------------------------------- scripting
-
-    def queue(self, method: str, *answers: Answer) -> None:
-        """Answer the next calls of ``method`` (or ``response_url``) with ``answers``."""
-        self._queued.setdefault(method, []).extend(answers)
+    # ---------------------------------------------------------------- inspection
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         return [call.args for call in self.calls if call.method == method]
 
     # ---------------------------------------------------------------- Web API
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         arrived = time.monotonic()
         args = await _arguments(request)
@@ -171,21 +158,33 @@ class FakeSlack:
         self.calls.append(Call(method, args, arrived))
         known = self.methods.get(method)
         if known is None:
-            return self._problem(f"unknown method {method}", "unknown_method")
+            return self._refuse(request, "unknown method", "unknown_method")
         kind, required = known
         expected = APP_TOKEN if kind == "app" else BOT_TOKEN
         if token != expected:
-            return self._problem(f"{method}: wrong or missing {kind} token", "invalid_auth")
+            return self._refuse(request, f"wrong or missing {kind} token", "invalid_auth")
         missing = sorted(name for name in required if args.get(name) in (None, ""))
         if missing:
-            return self._problem(f"{method}: missing {', '.join(missing)}", "invalid_arguments")
-        if self._queued.get(method):
-            return _respond(self._queued[method].pop(0))
+            return self._refuse(request, f"missing {', '.join(missing)}", "invalid_arguments")
+        await self.wait_delay(method)
+        scripted = self.take_answer(method)
+        if scripted is not None:
+            return self._respond(request, scripted)
         return web.json_response(self._ok(method, args))
 
-    def _problem(self, problem: str, error: str) -> web.Response:
-        self.problems.append(problem)
+    def _refuse(self, request: web.Request, violation: str, error: str) -> web.Response:
+        self.violation(request, violation)
         return web.json_response({"ok": False, "error": error})
+
+    def _respond(self, request: web.Request, answer: Answer) -> web.StreamResponse:
+        headers = dict(answer.headers)
+        if answer.body is None:
+            response = self.error(request, answer.status)
+            response.headers.update(headers)
+            return response
+        if isinstance(answer.body, str):
+            return web.Response(status=answer.status, text=answer.body, headers=headers)
+        return web.json_response(answer.body, status=answer.status, headers=headers)
 
     def _ok(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "apps.connections.open":
@@ -201,16 +200,14 @@ class FakeSlack:
             body["message"] = {"type": "message", "text": args.get("text", ""), "ts": ts}
         return body
 
-    async def _response_url(self, request: web.Request) -> web.Response:
+    async def _response_url(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         self.responses.append((name, await request.json()))
-        if self._queued.get("response_url"):
-            return _respond(self._queued["response_url"].pop(0))
+        await self.wait_delay("response_url")
+        scripted = self.take_answer("response_url")
+        if scripted is not None:
+            return self._respond(request, scripted)
         return web.Response(text="ok")
-
-    async def _unexpected(self, request: web.Request) -> web.Response:
-        self.problems.append(f"unexpected request {request.method} {request.path}")
-        return web.Response(status=404)
 
     # ---------------------------------------------------------------- Socket Mode
 
@@ -273,16 +270,16 @@ class FakeSlack:
         async for message in socket:
             if message.type != WSMsgType.TEXT:
                 continue
-            self._ack(json.loads(message.data))
+            self._ack(request, json.loads(message.data))
         self._sockets.remove(socket)
         return socket
 
-    def _ack(self, frame: dict[str, Any]) -> None:
+    def _ack(self, request: web.Request, frame: dict[str, Any]) -> None:
         envelope = next(
             (e for e in self._envelopes if e.envelope_id == frame.get("envelope_id")), None
         )
         if envelope is None:
-            self.problems.append(f"ack of an unknown envelope: {frame}")
+            self.violation(request, f"ack of an unknown envelope: {frame}")
             return
         if envelope.lose_first_ack:
             envelope.lose_first_ack = False
@@ -306,9 +303,3 @@ def _token(request: web.Request, args: Mapping[str, Any]) -> str | None:
         return header.removeprefix("Bearer ")
     token = args.get("token")
     return str(token) if token is not None else None
-
-
-def _respond(answer: Answer) -> web.Response:
-    if isinstance(answer.body, str):
-        return web.Response(status=answer.status, text=answer.body, headers=answer.headers)
-    return web.json_response(answer.body, status=answer.status, headers=answer.headers)
