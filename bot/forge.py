@@ -1,14 +1,14 @@
 """What command handlers and the run tracker may ask of a code host, platform-blind.
 
-``ForgeClient`` is the protocol a forge package implements (``connectors.github.forge``
-now, GitLab next): read a pull or merge request (``Change``), list the CI of a commit
-(``Check``: check runs and commit statuses; ``CiRun``: workflow runs or pipelines, which
-can be re-run and cancelled), start CI (re-run, dispatch), and name the thread of a
-change as a ``ReplyTarget`` so replies and the sticky summary go through the outbox like
-every other message. For the secrets commands it lists a repository's CI secrets
-(``CiSecret``: names and dates, never values), its CI files (``CiFile``: workflows,
-``.gitlab-ci.yml``) and the latest run of each CI file. ``Forges`` picks the client for a
-``Target``.
+``ForgeClient`` is the protocol a forge package implements (``connectors.github.forge``,
+``connectors.gitlab.forge``): read a pull or merge request (``Change``), list the CI of a
+commit (``Check``: check runs and commit statuses; ``CiRun``: workflow runs or pipelines,
+which can be re-run and cancelled), start CI (re-run, dispatch), tell which runs a
+dispatch starts, and name the thread of a change as a ``ReplyTarget`` so replies and the
+sticky summary go through the outbox like every other message. For the secrets commands
+it lists a repository's CI secrets (``CiSecret``: names and dates, never values), its CI
+files (``CiFile``: workflows, ``.gitlab-ci.yml``) and the latest run of each CI file.
+``Forges`` picks the client for a ``Target``.
 
 Invariants:
 - Nothing here performs I/O; the types are frozen data with plain JSON-able fields.
@@ -16,6 +16,9 @@ Invariants:
   the router turns an unexpected one into a clear reply; ``NotFound`` says *what* was not
   found, so a handler can name the target it understood.
 - Times are timezone-aware UTC; ids are the forge's own, as strings.
+- A forge's own words (event names such as ``workflow_dispatch``, what an HTTP status
+  means) stay in its package: callers ask neutral questions (``dispatched``, ``cancel``'s
+  answer) and the client answers them.
 - A secret's value never crosses this boundary: a client that is handed values (GitLab's
   variables API) drops them before building a ``CiSecret``.
 """
@@ -224,12 +227,19 @@ class ForgeClient(Protocol):
         the new run when it starts another one instead (GitLab: a new pipeline)."""
         ...
 
-    async def cancel(self, repo: str, run_id: str) -> None: ...
+    async def cancel(self, repo: str, run_id: str) -> bool:
+        """Cancel the run; False when there was nothing left to cancel (it had finished)."""
+        ...
 
     async def dispatch(
         self, repo: str, workflow: str, ref: str, inputs: Mapping[str, str]
     ) -> CiRun | None:
         """Start ``workflow`` on ``ref``; the new run when the forge says which it is."""
+        ...
+
+    def dispatched(self, run: CiRun) -> bool:
+        """Whether ``run`` is of the kind ``dispatch`` starts, so that a dispatch that did not
+        say which run it started can be found among the commit's runs."""
         ...
 
     def thread(self, repo: str, number: int, *, sticky: str | None = None) -> ReplyTarget:

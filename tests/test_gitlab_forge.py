@@ -318,7 +318,7 @@ async def test_cancel_cancels_the_pipeline(setup: Setup) -> None:
     ci = setup.gitlab.ci
     pipeline = ci.add_pipeline(REPO, SHA, "main", status="running")
 
-    await setup.forge.cancel(REPO, str(pipeline))
+    assert await setup.forge.cancel(REPO, str(pipeline)) is True
 
     assert ci.cancels == [(REPO, pipeline)]
     assert await setup.forge.ci_run(REPO, str(pipeline)) == run(
@@ -360,6 +360,8 @@ async def test_dispatch_with_inputs_runs_a_branch_pipeline_with_variables(setup:
     ci.add_branch(REPO, "release", OTHER_SHA)
 
     started = await setup.forge.dispatch(REPO, "deploy", "release", {"TARGET": "staging"})
+    assert started is not None
+    assert not setup.forge.dispatched(started)  # GitLab names the pipeline a dispatch made
 
     (created,) = ci.created
     assert created == CreatedPipeline(

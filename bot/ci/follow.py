@@ -29,8 +29,6 @@ from bot.clock import Clock
 from bot.forge import CheckState, CiRunEvent, ForgeError, Forges
 from bot.store.models import RunState
 
-DISPATCH_EVENT = "workflow_dispatch"
-
 
 class Follower:
     def __init__(
@@ -75,7 +73,7 @@ class Follower:
                     self._log.warning("the forge refused to re-run %s: %s", row.name, exc.message)
                     failed = replace(row, state=RunState.COMPLETED, conclusion="error")
                     await self._store.save_forge_run(run_id, failed, now)
-        if not waiting and seen.event == DISPATCH_EVENT:
+        if not waiting and client is not None and client.dispatched(seen):
             live = await self._store.active(forge, repo, seen.head_sha)
             if live is not None and live.request_id is not None and not live.forge_runs:
                 await self._store.save_forge_runs(live.id, (forge_row(seen),), now, started_at=now)

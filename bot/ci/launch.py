@@ -42,8 +42,6 @@ from bot.clock import Clock
 from bot.forge import Change, CheckState, CiRun, ForgeClient, ForgeError, NotFound
 from bot.store.models import RunState
 
-CONFLICT = 409
-
 
 class Launcher:
     def __init__(
@@ -147,18 +145,16 @@ class Launcher:
     async def cancel(
         self, client: ForgeClient, repo: str, runs: Sequence[CiRun]
     ) -> tuple[CiRun, ...]:
-        """Cancel the runs still going; those cancelled (not those that finished meanwhile)."""
+        """Cancel the runs still going; those it cancelled (not those that finished or went
+        away meanwhile). Any other refusal is raised."""
         cancelled: list[CiRun] = []
         for run in runs:
             if run.state is CheckState.COMPLETED:
                 continue
             try:
-                await client.cancel(repo, run.id)
+                stopped = await client.cancel(repo, run.id)
             except NotFound:
                 continue  # gone already
-            except ForgeError as exc:
-                if exc.status == CONFLICT:
-                    continue  # it finished meanwhile
-                raise
-            cancelled.append(run)
+            if stopped:
+                cancelled.append(run)
         return tuple(cancelled)

@@ -35,7 +35,6 @@ from bot.store.models import RunState
 
 RECONCILE_LEASE = "ci:reconcile"
 RECONCILE_LEASE_TTL = timedelta(minutes=10)
-DISPATCH_EVENT = "workflow_dispatch"
 
 
 class Reconciler:
@@ -117,7 +116,7 @@ class Reconciler:
             self._log.warning("run %d: cannot list CI: %s", run.id, exc.message)
             await self._store.touch(run.id, now)
             return 0
-        dispatches = [found for found in runs if found.event == DISPATCH_EVENT]
+        dispatches = [found for found in runs if client.dispatched(found)]
         found = late(dispatches, run.requested_at)
         if not found:
             return int(await self._notices.abandon(run, None))

@@ -56,7 +56,6 @@ from bot.forge import Change, CheckState, CiRun, ForgeClient, ForgeError
 from bot.store.models import RunState
 
 LOOKS = 3  # how often a command looks again when a concurrent request changed things under it
-DISPATCH_EVENT = "workflow_dispatch"
 
 
 class Starter:
@@ -200,7 +199,7 @@ class Starter:
         workflow = self._settings.workflow_for(client.forge, change.target.repo)
         plan = plan_start(workflow, change, runs, include_running=restart)
         if plan is not None and plan.workflow is not None:
-            dispatches = [found for found in runs if found.event == DISPATCH_EVENT]
+            dispatches = [found for found in runs if client.dispatched(found)]
             adopted = resumable(dispatches, run.requested_at)
             if adopted:
                 now = self._clock.now()

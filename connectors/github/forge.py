@@ -8,7 +8,9 @@ and serializes writes), read into ``bot.forge`` types:
   number that is not a pull request: "no pull request" is right then too);
 - ``checks``: the latest check run of each name, then the commit statuses;
 - ``ci_runs``: the commit's Actions workflow runs, newest first, the newest per workflow;
-- ``ci_run``, ``jobs``, ``rerun``, ``cancel``, ``dispatch`` on one run or workflow;
+- ``ci_run``, ``jobs``, ``rerun``, ``cancel``, ``dispatch`` on one run or workflow; a run
+  that has completed is not cancelled (GitHub answers 409), ``cancel`` says False;
+- ``dispatched``: a run of the ``workflow_dispatch`` event is what ``dispatch`` starts;
 - ``thread``: where the pull request's comments go; a ``sticky`` name makes the
   ``GitHubConnector`` edit one comment in place;
 - ``secrets``, ``ci_files``, ``latest_runs``: read through ``connectors.github.ci_secrets``.
@@ -43,6 +45,8 @@ from connectors.github.ci_secrets import GitHubSecrets
 from connectors.github.client import GitHubClient
 from connectors.github.errors import PLATFORM, forge_error
 
+DISPATCH_EVENT = "workflow_dispatch"
+CONFLICT = 409  # what GitHub answers to cancelling a completed run
 STATUS_STATES = {
     "pending": CheckState.IN_PROGRESS,
     "success": CheckState.COMPLETED,
@@ -105,9 +109,15 @@ class GitHubForge:
         with self._run_errors(repo, run_id):
             await self._client.rerun(repo, _run_number(repo, run_id), failed_only=failed_only)
 
-    async def cancel(self, repo: str, run_id: str) -> None:
-        with self._run_errors(repo, run_id):
-            await self._client.cancel(repo, _run_number(repo, run_id))
+    async def cancel(self, repo: str, run_id: str) -> bool:
+        try:
+            with self._run_errors(repo, run_id):
+                await self._client.cancel(repo, _run_number(repo, run_id))
+        except ForgeError as refused:
+            if refused.status == CONFLICT:
+                return False  # it completed meanwhile
+            raise
+        return True
 
     async def dispatch(
         self, repo: str, workflow: str, ref: str, inputs: Mapping[str, str]
@@ -118,6 +128,9 @@ class GitHubForge:
         if run_id is None:
             return None
         return await self.ci_run(repo, str(run_id))
+
+    def dispatched(self, run: CiRun) -> bool:
+        return run.event == DISPATCH_EVENT
 
     def thread(self, repo: str, number: int, *, sticky: str | None = None) -> ReplyTarget:
         extra = (("sticky", sticky),) if sticky is not None else ()

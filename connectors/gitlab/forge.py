@@ -15,7 +15,10 @@ API takes URL-encoded as ``:id``. Each method is one or a few REST calls:
 - ``checks``: the jobs of those pipelines (kind ``job``; retried jobs left out, as GitLab
   does), then the external commit statuses of the commit (kind ``status``): statuses that
   are not one of those jobs and belong to one of those pipelines or to an ``external`` one.
-- ``ci_run``, ``jobs``, ``cancel`` on one pipeline.
+- ``ci_run``, ``jobs``, ``cancel`` on one pipeline; GitLab leaves a finished pipeline
+  as it is when asked to cancel it, so ``cancel`` says True whenever GitLab accepts.
+- ``dispatched``: never. ``dispatch`` answers with the pipeline it creates, and a
+  pipeline created through the API cannot be told from others created the same way.
 - ``rerun``: GitLab's retry (``POST .../retry``) restarts the failed and cancelled jobs of
   the same pipeline and counts nothing, so a re-run of a whole pipeline (``failed_only``
   false, what ``rescan`` and ``restart`` ask for) **creates a new pipeline** for the same
@@ -167,9 +170,10 @@ class GitLabForge:
             old = await self._api.getitem(url)
         return await self._create(repo, str(old["ref"]), {})
 
-    async def cancel(self, repo: str, run_id: str) -> None:
+    async def cancel(self, repo: str, run_id: str) -> bool:
         with self._run_errors(repo, run_id):
             await self._api.post(_pipeline(repo, _id(repo, run_id)) + "/cancel", data=b"")
+        return True
 
     async def dispatch(
         self, repo: str, workflow: str, ref: str, inputs: Mapping[str, str]
@@ -186,6 +190,9 @@ class GitLabForge:
                 newest = max(int(request["iid"]) for request in opened)
                 return await self._create(repo, f"refs/merge-requests/{newest}/head", {})
         return await self._create(repo, ref, inputs)
+
+    def dispatched(self, run: CiRun) -> bool:
+        return False
 
     def thread(self, repo: str, number: int, *, sticky: str | None = None) -> ReplyTarget:
         extra = (("sticky", sticky),) if sticky else ()
