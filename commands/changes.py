@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.ci.records import Origin
 from bot.ci.replies import change_ref
-from bot.ci.tracker import Origin
 from bot.context import Context
 from bot.durations import format_duration
 from bot.errors import UsageError

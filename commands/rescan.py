@@ -1,7 +1,7 @@
 """``rescan``, ``restart`` and ``update``: start CI on a pull request again, or refresh its summary.
 
 ``rescan`` starts CI on the head commit unless it is running or was just asked for (the run
-tracker decides; see ``bot.ci.tracker``); ``restart`` cancels what runs and starts again; both
+tracker decides; see ``bot.ci.start``); ``restart`` cancels what runs and starts again; both
 answer at once and the result follows in the same place when the run finishes. ``update``
 starts nothing: it rewrites the pull request's sticky summary comment from the current
 state, through the outbox, in the same transaction as its answer.
@@ -15,15 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.ci.notices import SUMMARY_STICKY
+from bot.ci.plan import Rescan, RescanOutcome, follows_up
+from bot.ci.records import TrackedRun
 from bot.ci.replies import short_sha, summary_reply
-from bot.ci.tracker import Rescan, RescanOutcome, RunTracker, TrackedRun, follows_up
+from bot.ci.tracker import RunTracker
 from bot.context import Context
 from bot.forge import Change, ChangeState, CiRun
 from bot.messages import Field, Level, Link, Reply, Status, Target
 from bot.router import Command
 from commands.changes import label, open_change, origin, when
 
-SUMMARY = "summary"
 TARGET_HELP = {"help": "the pull request (owner/repo#12)", "metavar": "TARGET"}
 
 
@@ -60,9 +62,9 @@ class RescanCommands:
         runs = await self._runs.runs_for(client.forge, repo, number)
         now = ctx.clock.now()
         ctx.also_send(
-            client.thread(repo, number, sticky=SUMMARY),
+            client.thread(repo, number, sticky=SUMMARY_STICKY),
             summary_reply(change, checks, runs, now),
-            SUMMARY,
+            SUMMARY_STICKY,
         )
         return Reply(
             title=f"Summary updated: {label(change)}",

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.ci.records import TrackedRun
 from bot.ci.replies import checks_table, short_sha
-from bot.ci.tracker import RunTracker, TrackedRun
+from bot.ci.tracker import RunTracker
 from bot.context import Context
 from bot.forge import Change, Check, CheckState
 from bot.messages import Field, Link, Reply, Status, Target

@@ -14,23 +14,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.channels.store import Subscriptions, Topic
-from bot.ci.store import NewRun, RunStore
-from bot.ci.tracker import (
-    Origin,
-    Rescan,
-    RescanOutcome,
-    RunState,
-    RunTracker,
-    TrackedForgeRun,
-    TrackedRun,
-)
+from bot.ci.plan import Rescan, RescanOutcome
+from bot.ci.records import NewRun, Origin, TrackedForgeRun, TrackedRun
+from bot.ci.store import RunStore
+from bot.ci.tracker import RunTracker
 from bot.config import BotSettings, CiSettings, CiWorkflow, Secret
 from bot.config.platforms import GitHubSettings
 from bot.forge import CiRunEvent, Forbidden, ForgeError, Forges, NotFound
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
 from bot.store.database import Database
 from bot.store.leases import Leases
-from bot.store.models import OutboxItem, Run
+from bot.store.models import OutboxItem, Run, RunState
 from bot.store.queues import OutboxQueue
 from connectors.github.ci_events import decode_ci
 from connectors.github.forge import GitHubForge

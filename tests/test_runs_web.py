@@ -7,7 +7,9 @@ completes it, and the outbox posts one result comment and one sticky summary.
 
 from __future__ import annotations
 
-from bot.ci.tracker import Origin, RescanOutcome, RunTracker
+from bot.ci.plan import RescanOutcome
+from bot.ci.records import Origin
+from bot.ci.tracker import RunTracker
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, REGISTRY

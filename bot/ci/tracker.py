@@ -31,9 +31,9 @@ from bot.channels.store import Subscriptions
 from bot.ci.follow import Follower
 from bot.ci.launch import Launcher
 from bot.ci.notices import Notices
-from bot.ci.plan import Rescan, RescanOutcome, follows_up
+from bot.ci.plan import Rescan
 from bot.ci.reconcile import Reconciler
-from bot.ci.records import Origin, TrackedForgeRun, TrackedRun
+from bot.ci.records import Origin, TrackedRun
 from bot.ci.settings import CiSettings
 from bot.ci.start import Starter
 from bot.ci.store import RunStore
@@ -41,20 +41,9 @@ from bot.clock import Clock
 from bot.forge import Change, CiRunEvent, ForgeClient, Forges
 from bot.messages import Forge
 from bot.store.leases import Leases
-from bot.store.models import RunState
 from bot.store.queues import OutboxQueue
 
-# the facade, and the names the CI commands use with it
-__all__ = [
-    "Origin",
-    "Rescan",
-    "RescanOutcome",
-    "RunState",
-    "RunTracker",
-    "TrackedForgeRun",
-    "TrackedRun",
-    "follows_up",
-]
+__all__ = ["RunTracker"]
 
 
 def _nothing() -> None:
