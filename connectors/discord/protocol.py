@@ -29,7 +29,7 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from bot.messages import Actor, Invocation, Platform, ReplyTarget
+from bot.messages import Actor, Invocation, Place, Platform, ReplyTarget
 from bot.parsing import find_commands
 from connectors.discord.definitions import SlashCommands
 
@@ -115,6 +115,7 @@ def decode_interaction(
         platform=Platform.DISCORD,
         channel=str(payload.get("channel_id") or (payload.get("channel") or {}).get("id")),
         extra=((RECEIVED_HINT, received_at.isoformat()), (TOKEN_HINT, token)),
+        place=Place.CHANNEL,
     )
     invocation = Invocation(
         id=uuid.uuid4().hex,
@@ -143,7 +144,10 @@ def decode_mentions(
     )
     message_id = str(payload["id"])
     reply_to = ReplyTarget(
-        platform=Platform.DISCORD, channel=str(payload["channel_id"]), message=message_id
+        platform=Platform.DISCORD,
+        channel=str(payload["channel_id"]),
+        message=message_id,
+        place=Place.CHANNEL,
     )
     actor = _actor(author, payload.get("member") or {})
     return [

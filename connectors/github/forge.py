@@ -39,7 +39,7 @@ from bot.forge import (
     Job,
     NotFound,
 )
-from bot.messages import Forge, Platform, ReplyTarget, Target, TargetKind
+from bot.messages import Forge, Place, Platform, ReplyTarget, Target, TargetKind
 from connectors.github.ci_events import ci_run, parse_time, state_of
 from connectors.github.ci_secrets import GitHubSecrets
 from connectors.github.client import GitHubClient
@@ -134,7 +134,13 @@ class GitHubForge:
 
     def thread(self, repo: str, number: int, *, sticky: str | None = None) -> ReplyTarget:
         extra = (("sticky", sticky),) if sticky is not None else ()
-        return ReplyTarget(platform=Platform.GITHUB, channel=repo, thread=str(number), extra=extra)
+        return ReplyTarget(
+            platform=Platform.GITHUB,
+            channel=repo,
+            thread=str(number),
+            extra=extra,
+            place=Place.THREAD,
+        )
 
     async def secrets(self, repo: str) -> list[CiSecret]:
         with self._errors(repo, "repository", repo):

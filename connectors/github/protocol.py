@@ -45,6 +45,7 @@ from bot.messages import (
     Forge,
     Invocation,
     Outgoing,
+    Place,
     Platform,
     ReplyTarget,
     Target,
@@ -195,6 +196,7 @@ def decode(
         thread=str(number),
         message=str(comment_id),
         extra=(*_hints(comment_kind, installation_id), (HINT_DELIVERY, delivery)),
+        place=Place.THREAD,
     )
     key = f"github:{comment_kind}_comment:{comment_id}"
     limits = limits or budget.Limits()
@@ -259,6 +261,7 @@ def _with_quote(reply_to: ReplyTarget, quoted: str) -> ReplyTarget:
         thread=reply_to.thread,
         message=reply_to.message,
         extra=(*reply_to.extra, ("quote", quoted.rstrip())),
+        place=reply_to.place,
     )
 
 

@@ -76,7 +76,7 @@ from bot.forge import (
     NotFound,
     SecretScope,
 )
-from bot.messages import Forge, Platform, ReplyTarget, Target, TargetKind
+from bot.messages import Forge, Place, Platform, ReplyTarget, Target, TargetKind
 from connectors.gitlab.ci_events import (
     CHILD_SOURCE,
     job_conclusion,
@@ -201,6 +201,7 @@ class GitLabForge:
             channel=repo,
             thread=f"merge_requests/{number}",
             extra=extra,
+            place=Place.THREAD,
         )
 
     # Secrets

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import TextIO
 
-from bot.messages import Actor, Invocation, Platform, ReplyTarget
+from bot.messages import Actor, Invocation, Place, Platform, ReplyTarget
 from bot.pipeline.assembly import Pipeline
 from bot.pipeline.worker import reply_key
 from bot.store.models import OutboxItem, OutboxStatus
@@ -46,7 +46,9 @@ class ShellSession:
         self._connector = connector
         self._actor = Actor(platform=Platform.SHELL, id=user, name=user)
         self._session = uuid.uuid4().hex
-        self._reply_to = ReplyTarget(platform=Platform.SHELL, channel=local_channel(user))
+        self._reply_to = ReplyTarget(
+            platform=Platform.SHELL, channel=local_channel(user), place=Place.SESSION
+        )
         self._reply_timeout = reply_timeout
         self._count = 0
         self._prefixes = tuple(prefixes)

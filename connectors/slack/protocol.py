@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.messages import Actor, Invocation, Platform, ReplyTarget, Target
+from bot.messages import Actor, Invocation, Place, Platform, ReplyTarget, Target
 from bot.parsing import ParseError, find_commands, looks_like_target, parse_target, split_args
 from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 
@@ -182,7 +182,10 @@ def command_invocation(
         actor=Actor(platform=Platform.SLACK, id=user, name=name),
         text=text,
         reply_to=ReplyTarget(
-            platform=Platform.SLACK, channel=channel, extra=tuple(sorted(extra.items()))
+            platform=Platform.SLACK,
+            channel=channel,
+            extra=tuple(sorted(extra.items())),
+            place=Place.CHANNEL,
         ),
         delivery_key=command_key(_team(body), trigger),
         received_at=received_at,
@@ -266,6 +269,7 @@ def event_invocations(
         thread=thread,
         message=str(event.get("ts") or "") or None,
         extra=((HINT_USER, user), *extra),
+        place=Place.CHANNEL,
     )
     actor = Actor(platform=Platform.SLACK, id=user, name=user)
     return [
