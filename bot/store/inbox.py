@@ -18,6 +18,7 @@ from bot.messages import Invocation, Outgoing
 from bot.store.claims import Releaser, claim_rows, inbox_claim_sql
 from bot.store.database import Database
 from bot.store.models import InboxItem, InboxStatus
+from bot.store.postgres_steps import PostgresSteps
 from bot.store.purge import live_counts, purge
 from bot.store.queue_rows import (
     Audit,
@@ -45,6 +46,7 @@ class InboxQueue:
         self._release = Releaser(database, "chatops_inbox")
         self._claim_sql = Statement(database, inbox_claim_sql(database, keyed=0))
         self._claim_keys_sql: dict[int, Statement] = {}
+        self._postgres = PostgresSteps(database) if database.dialect == "postgres" else None
 
     async def submit(
         self,
@@ -59,6 +61,14 @@ class InboxQueue:
         exactly when the invocation was accepted; it becomes due at ``acknowledge_at``
         (default ``now``), unless the answer is sent first and drops it.
         """
+        if self._postgres is not None:
+            try:
+                changed = await self._postgres.submit(
+                    invocation, now, acknowledgement, acknowledge_at
+                )
+            except IntegrityError:
+                return False
+            return changed == 1
         writes = [inbox_write(self._database, invocation, now)]
         if acknowledgement is not None:
             writes.append(
@@ -118,6 +128,16 @@ class InboxQueue:
         """Mark done, enqueue replies and audit entries: all or nothing, while the claim holds."""
         database = self._database
         received_at = claim.invocation.received_at
+        if self._postgres is not None:
+            try:
+                changed = await self._postgres.complete(
+                    claim.row_id, claim.token, now, received_at, replies, audit
+                )
+            except IntegrityError as exc:
+                raise LeaseLost(f"inbox row {claim.row_id} was completed elsewhere") from exc
+            if changed != 1:
+                raise LeaseLost(f"inbox row {claim.row_id} was reclaimed")
+            return
         writes = [
             Write(_COMPLETE, (db_time(database, now), claim.row_id, claim.token), must_change=1),
             *(outbox_write(database, outgoing, now, received_at) for outgoing in replies),

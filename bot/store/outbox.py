@@ -27,6 +27,7 @@ from bot.messages import Outgoing, Platform
 from bot.store.claims import Releaser, claim_rows, outbox_claim, outbox_claim_sql
 from bot.store.database import Database
 from bot.store.models import OutboxItem, OutboxStatus
+from bot.store.postgres_steps import PostgresSteps
 from bot.store.purge import purge
 from bot.store.queue_rows import (
     PRIORITIES,
@@ -71,6 +72,7 @@ class OutboxQueue:
         self._database = database
         self._release = Releaser(database, "chatops_outbox")
         self._claim_sql: dict[tuple[tuple[str, ...] | None, int], Statement] = {}
+        self._postgres = PostgresSteps(database) if database.dialect == "postgres" else None
 
     async def enqueue(self, outgoing: Outgoing, now: datetime) -> bool:
         """Persist a message to send; False if one with the same key exists."""
@@ -127,6 +129,19 @@ class OutboxQueue:
         """Record the send; ``supersedes`` names a pending message it makes pointless (the
         acknowledgement of a command that is now answered), which is dropped unsent."""
         database = self._database
+        if self._postgres is not None:
+            drop = (f"superseded by {claim.message.key}", supersedes) if supersedes else None
+            changed = await self._postgres.finish(
+                claim.row_id,
+                claim.token,
+                status="sent",
+                now=now,
+                audit=audit,
+                sent_at=now,
+                drop=drop,
+            )
+            self._held(claim, changed)
+            return
         writes = [
             Write(_SENT, (db_time(database, now), claim.row_id, claim.token), must_change=1),
             audit_write(database, audit, now),
@@ -142,6 +157,12 @@ class OutboxQueue:
         )
 
     async def mark_dead(self, claim: OutboxClaim, now: datetime, reason: str, audit: Audit) -> None:
+        if self._postgres is not None:
+            changed = await self._postgres.finish(
+                claim.row_id, claim.token, status="dead", now=now, audit=audit, last_error=reason
+            )
+            self._held(claim, changed)
+            return
         writes = [
             Write(_DEAD, (reason, claim.row_id, claim.token), must_change=1),
             audit_write(self._database, audit, now),
@@ -161,6 +182,11 @@ class OutboxQueue:
             claim.token,
         )
         await self._on_claim(claim, [Write(_RETRY, values, must_change=1)])
+
+    @staticmethod
+    def _held(claim: OutboxClaim, changed: int) -> None:
+        if changed != 1:
+            raise LeaseLost(f"outbox row {claim.row_id} was reclaimed")
 
     async def _on_claim(self, claim: OutboxClaim, writes: Sequence[Write]) -> None:
         try:
