@@ -17,10 +17,10 @@ from bot.ci.plan import (
     bounded,
     conclusion,
     follows_up,
+    how_reran,
     joined,
     late,
     plan_start,
-    reran,
     result_messages,
     resumable,
     untracked_messages,
@@ -138,7 +138,7 @@ def test_joining_within_the_window_coalesces() -> None:
 
 
 def test_what_the_reply_says_was_rerun() -> None:
-    assert [reran(1, 0), reran(2, 1), reran(3, 2)] == [
+    assert [how_reran(1, 0), how_reran(2, 1), how_reran(3, 2)] == [
         "re-ran 1 workflow run",
         "re-ran 2 workflow runs (1 once its cancellation completes)",
         "re-ran 3 workflow runs (2 once their cancellation completes)",

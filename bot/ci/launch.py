@@ -30,9 +30,9 @@ from bot.ci.plan import (
     Rescan,
     RescanOutcome,
     StartPlan,
-    dispatched,
     forge_row,
-    reran,
+    how_dispatched,
+    how_reran,
     rerun_row,
     waiting_reruns,
 )
@@ -72,7 +72,7 @@ class Launcher:
             rows = () if started is None else (forge_row(started),)
             now = self._clock.now()
             await self._store.save_forge_runs(run.id, rows, now, started_at=now)
-            how = dispatched(plan.workflow, change)
+            how = how_dispatched(plan.workflow, change)
         else:
             wanted = tuple(rerun_row(rerun) for rerun in plan.reruns)
             await self._store.save_forge_runs(run.id, wanted, self._clock.now())
@@ -104,7 +104,7 @@ class Launcher:
             await self._store.drop_forge_run(run.id, row.external_id, now)
         await self._store.save_forge_runs(run.id, (), now, started_at=now)
         fresh = await self._store.get(run.id)
-        how = reran(len(rows) - len(refused), 0 if fresh is None else waiting_reruns(fresh))
+        how = how_reran(len(rows) - len(refused), 0 if fresh is None else waiting_reruns(fresh))
         if refused:
             names = ", ".join(row.name for row, _ in refused)
             how += f"; could not re-run {names}: {refused[0][1].message}"

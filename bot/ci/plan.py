@@ -6,8 +6,8 @@ function here, so it can be read, and tested, without a forge or a database:
 
 - starting: ``plan_start`` (dispatch the configured workflow, else re-run the commit's
   runs), ``ours`` and ``foreign`` (the run a command or someone else started), what the
-  reply says was done (``dispatched``, ``reran``, ``how_started``), and whether joining
-  a live run is ``COALESCED`` or ``ALREADY_RUNNING`` (``joined``);
+  reply says was done (``how_dispatched``, ``how_reran``, ``how_started``), and whether
+  joining a live run is ``COALESCED`` or ``ALREADY_RUNNING`` (``joined``);
 - following: ``update_for`` (what a forge run's update means for a run waiting on it),
   ``conclusion`` (a run's result from its forge runs), which dispatched forge runs a run
   may adopt (``resumable``, ``late``);
@@ -154,11 +154,11 @@ def foreign(forge: Forge, change: Change, running: Sequence[CiRun], now: datetim
     )
 
 
-def dispatched(workflow: str, change: Change) -> str:
+def how_dispatched(workflow: str, change: Change) -> str:
     return f"dispatched {workflow} on {change.head_ref}"
 
 
-def reran(count: int, waiting: int) -> str:
+def how_reran(count: int, waiting: int) -> str:
     """``re-ran 2 workflow runs (1 once its cancellation completes)``."""
     text = f"re-ran {count} workflow run{'' if count == 1 else 's'}"
     if waiting:
@@ -175,8 +175,8 @@ def waiting_reruns(run: TrackedRun) -> int:
 def how_started(workflow: str | None, change: Change, run: TrackedRun) -> str:
     """What a run that started earlier did, for the answer to a retried invocation."""
     if workflow is not None and not change.fork:
-        return dispatched(workflow, change)
-    return reran(len(run.forge_runs), waiting_reruns(run))
+        return how_dispatched(workflow, change)
+    return how_reran(len(run.forge_runs), waiting_reruns(run))
 
 
 def busy(change: Change) -> str:

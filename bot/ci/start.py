@@ -38,9 +38,9 @@ from bot.ci.plan import (
     Rescan,
     RescanOutcome,
     busy,
-    dispatched,
     foreign,
     forge_row,
+    how_dispatched,
     how_started,
     joined,
     ours,
@@ -206,7 +206,7 @@ class Starter:
                 rows = tuple(forge_row(found) for found in adopted)
                 await self._store.save_forge_runs(run.id, rows, now, started_at=now)
                 fresh = await self._store.get(run.id)
-                how = dispatched(plan.workflow, change)
+                how = how_dispatched(plan.workflow, change)
                 return Rescan(RescanOutcome.STARTED, fresh or run, how=how)
         if plan is None:
             await self._notices.abandon(run, origin.invocation_id)
