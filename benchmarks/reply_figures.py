@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import statistics
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -67,6 +68,7 @@ class Figures:
     client_cpu: float
     not_pong: int
     unexpected: tuple[str, ...]
+    refused: Mapping[int, int]  # answers other than 202, by status (0: none in time)
 
 
 def first_replies(raw: Raw) -> dict[int, float]:
@@ -119,6 +121,7 @@ def figures(raw: Raw) -> Figures:
         client_cpu=sent.client_cpu,
         not_pong=raw.replies.not_pong,
         unexpected=raw.replies.unexpected,
+        refused=dict(Counter(status for status in sent.status if status != 202)),
     )
 
 

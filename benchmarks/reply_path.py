@@ -17,8 +17,9 @@ What is measured (issue 15)
     sustained  a fixed arrival rate per server (``--plan``, default 100/s on SQLite,
                100/s and 300/s on PostgreSQL, each next to the bare limit at that rate)
                for ``--seconds`` (60; ``--minutes 10`` is issue 15's run), with the
-               arrivals, replies, backlog and end-to-end percentiles per 10 s and per
-               minute.
+               arrivals, replies, backlog (webhooks due so far minus replies so far,
+               so a webhook refused with 503 counts until GitHub would redeliver it) and
+               end-to-end percentiles per 10 s and per minute.
 
 Figures: acks/s (202s over the time to the last one); replies/s (replies that reached the
 fake within the load window, per second of it; "incl. drain": every reply over the window

@@ -37,6 +37,7 @@ SUSTAINED_HEADER = (
     "seconds",
     "arrivals",
     "replies/s",
+    "replies/s incl. drain",
     "backlog at end",
     "backlog max (10 s)",
     "e2e p50",
@@ -120,6 +121,7 @@ def round_lines(raws: Sequence[Raw]) -> list[str]:
                 else f"NOT drained {f.drain_seconds:.0f} s after the load"
             )
             + f", client CPU {f.client_cpu:.0f}%"
+            + (f", not acked (by status, 0 = no answer): {dict(f.refused)}" if f.refused else "")
             + (f", {f.not_pong} replies not pong" if f.not_pong else "")
             + (f", unexpected calls {list(f.unexpected[:3])}" if f.unexpected else "")
         )
@@ -137,7 +139,8 @@ def sustained_row(label: str, raw: Raw, rate: float) -> str:
             f"{rate:g}",
             f"{raw.seconds:g}",
             str(f.sent),
-            number(f.replied / raw.seconds if raw.seconds else math.nan),
+            number(f.reply_rate),
+            number(f.reply_rate_to_drain),
             str(last),
             str(max((i.backlog for i in tens), default=0)),
             ms(f.e2e_p50_ms),
