@@ -38,7 +38,7 @@ from typing import Any
 
 import aiohttp
 
-from connectors.github.signatures import sign
+from connectors.github.protocol import sign
 from tests.github_stack import comment_payload
 
 SHAPES = ("concurrency", "rate", "burst")

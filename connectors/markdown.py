@@ -6,6 +6,12 @@ fenced code block. A table longer than ``FOLD_ROWS`` rows, or code longer than
 ``FOLD_LINES`` lines, is folded into ``<details>``. A hidden ``<!-- chatops:... -->``
 marker may close the body, so the bot can find its own comment again and edit it.
 
+``render_comment`` is what both forges post: the command line a reply answers quoted
+first (the target's ``quote`` hint), the reply, and a marker naming the outbox key, or,
+for a long-lived comment (a target with a ``sticky`` hint, such as the per-PR summary),
+that role: ``sticky:<name>``. The sender looks for its own comment with that marker to
+edit it in place, or, on a retry, not to post it twice.
+
 Invariants:
 - All ``Reply`` text is plain text: Markdown and HTML in it are escaped, and mentions
   (``@user``, ``@org/team``, ``@all``) are broken with a zero-width space so that echoed
@@ -27,7 +33,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.messages import Reply, Status, Table
+from bot.messages import Outgoing, Reply, Status, Table
 
 FOLD_ROWS = 15
 FOLD_LINES = 25
@@ -60,6 +66,25 @@ class MarkdownOptions:
 def marker_comment(marker: str) -> str:
     """The hidden HTML comment that tags a bot comment; ``--`` cannot occur inside it."""
     return f"<!-- chatops:{marker.replace('--', '- -')} -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A reply as a forge comment body, with the marker to find that comment again."""
+
+    body: str
+    marker: str  # the hidden marker as it appears in ``body``
+    sticky: bool  # a long-lived comment, edited in place whenever it exists
+
+
+def render_comment(message: Outgoing, limit: int) -> Comment:
+    """``message``'s reply as a comment of at most ``limit`` characters (module docstring)."""
+    target = message.target
+    sticky = target.hint("sticky")
+    marker = f"sticky:{sticky}" if sticky else message.key
+    options = MarkdownOptions(limit=limit, quote=target.hint("quote"), marker=marker)
+    body = render_markdown(message.reply, options)
+    return Comment(body=body, marker=marker_comment(marker), sticky=bool(sticky))
 
 
 def render_markdown(reply: Reply, options: MarkdownOptions) -> str:

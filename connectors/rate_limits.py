@@ -1,4 +1,4 @@
-"""How long a forge asks us to wait, read from its response headers. Pure.
+"""How long a forge asks us to wait, read from its response headers; and asking again after it.
 
 GitHub and GitLab both send ``Retry-After`` (seconds) on secondary limits, and a
 "remaining / reset" pair on their primary limits: ``x-ratelimit-remaining`` and
@@ -8,13 +8,20 @@ GitLab, the reset being a Unix time. ``retry_after`` reads either shape.
 Invariants: header names are matched case-insensitively; a wait is never negative; a
 value that is not a number means "not said" (None), never an error. ``retry_after_seconds``
 and ``exhausted_until`` read the two shapes apart, for the rate gates (``bot.pipeline.rate_gate``),
-which close writes for the first and reads and writes for the second.
+which close writes for the first and reads and writes for the second. These are pure.
+
+``ask_through_limits`` asks a read again after each rate limit, for the wait the limit
+names, within a budget of seconds and a number of asks (the forges' permission lookups
+use it). It waits only through the sleep it is given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def retry_after(
@@ -62,3 +69,31 @@ def exhausted_until(headers: Mapping[str, str], *, prefix: str = "ratelimit-") -
         return datetime.fromtimestamp(float(reset), UTC)
     except (ValueError, OverflowError, OSError):
         return None
+
+
+async def ask_through_limits(
+    ask: Callable[[], Awaitable[T]],
+    *,
+    wait_of: Callable[[Exception], float | None],
+    budget: float,
+    max_asks: int,
+    sleep: Callable[[float], Awaitable[None]],
+    give_up: Callable[[Exception, float], Exception],
+) -> T:
+    """``ask()``'s answer. A failure ``wait_of`` reads as a rate limit (seconds to wait, not
+    None) is slept through and asked again, while the waits add up to no more than
+    ``budget`` and for at most ``max_asks`` asks; past either, ``give_up(failure, wait)``
+    is raised from it. Any other failure propagates at once."""
+    waited = 0.0
+    for asked in range(1, max_asks + 1):
+        try:
+            return await ask()
+        except Exception as exc:
+            wait = wait_of(exc)
+            if wait is None:
+                raise
+            if asked == max_asks or waited + wait > budget:
+                raise give_up(exc, wait) from exc
+        await sleep(wait)
+        waited += wait
+    raise AssertionError("unreachable: the last ask returns or raises")

@@ -55,7 +55,7 @@ from bot.features import commands_feature
 from bot.messages import Reply, Status
 from bot.router import Command
 from connectors.github.integration import GitHubIntegration
-from connectors.github.signatures import sign
+from connectors.github.protocol import sign
 from connectors.markdown import marker_comment
 from tests.fakes.github import FakeGitHub
 from tests.fakes.tcp_proxy import TcpProxy

@@ -31,7 +31,7 @@ from bot.messages import Level, Reply, Status
 from bot.router import Command
 from bot.store.database import open_database
 from connectors.github.integration import GitHubIntegration
-from connectors.github.signatures import sign
+from connectors.github.protocol import sign
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
 from tests.github_payloads import workflow_run_payload

@@ -23,12 +23,11 @@ from bot.config import BotSettings
 from bot.forge import CheckState, CiEventSink, CiRun, CiRunEvent
 from bot.messages import Forge
 from connectors.github.ci_events import NotTracked, decode_ci
-from connectors.github.events import Identity
 from connectors.github.forge import GitHubForge
 from connectors.github.hooks import HookSecrets
+from connectors.github.inbound import WebhookReceiver
 from connectors.github.integration import open_github
-from connectors.github.signatures import sign
-from connectors.github.webhook import WebhookReceiver
+from connectors.github.protocol import Identity, sign
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
 from tests.github_payloads import workflow_run_payload

@@ -20,7 +20,7 @@ from bot.messages import (
     TargetKind,
 )
 from connectors.github.ci_events import NotTracked
-from connectors.github.events import (
+from connectors.github.protocol import (
     CiUpdate,
     Commands,
     Identity,
@@ -28,8 +28,9 @@ from connectors.github.events import (
     InstallationChange,
     Ping,
     decode,
+    sign,
+    verify,
 )
-from connectors.github.signatures import sign, verify
 from tests.test_github_ci_events import EXPECTED as CI_UPDATES
 
 WEBHOOKS = Path(__file__).parent / "fixtures" / "github" / "webhooks"

@@ -10,9 +10,9 @@ from bot.messages import Outgoing, Platform, Reply, ReplyTarget, Status
 from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.store.database import Database, open_database
 from bot.store.models import InboxItem, WebhookSecret
+from connectors.github.api import GitHubClient
 from connectors.github.auth import StaticToken
-from connectors.github.client import GitHubClient
-from connectors.github.connector import GitHubConnector
+from connectors.github.client import GitHubConnector
 from connectors.github.errors import delivery_error
 from connectors.github.hooks import HookSecrets
 from connectors.github.installations import NoInstallations

@@ -25,7 +25,7 @@ from bot.config import ServerSettings
 from bot.store.models import AuditEntry, InboxItem, OutboxItem, OutboxStatus
 from bot.web import version
 from connectors.github.integration import GitHubIntegration
-from connectors.github.signatures import sign
+from connectors.github.protocol import sign
 from connectors.markdown import marker_comment
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub

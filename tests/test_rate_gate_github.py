@@ -23,7 +23,7 @@ from bot.clock import SystemClock
 from bot.features import commands_feature
 from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from connectors.github.integration import GitHubIntegration
-from connectors.github.signatures import sign
+from connectors.github.protocol import sign
 from connectors.markdown import marker_comment
 from tests.fakes.github import Call, FakeGitHub
 from tests.fakes.waiting import wait_until

@@ -13,7 +13,7 @@ from bot.ci.tracker import RunTracker
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, REGISTRY
-from connectors.github.connector import MAX_COMMENT_CHARS
+from connectors.github.render import MAX_COMMENT_CHARS
 from connectors.markdown import MarkdownOptions, render_markdown
 from tests.fakes.clock import utc_minute
 from tests.fakes.waiting import wait_until

@@ -37,7 +37,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from bot.pipeline.rate_gate import RateGate
 from connectors.github.auth import CredentialsRejected, TokenSource
-from connectors.github.errors import is_rate_limit
+from connectors.github.errors import SECONDARY_LIMIT_WAIT, is_rate_limit
 from connectors.github.installations import Installations
 from connectors.rate_limits import exhausted_until, retry_after_seconds
 
@@ -45,8 +45,6 @@ REACTION_PATHS = {
     "issue": "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
     "review": "/repos/{owner}/{repo}/pulls/comments/{comment_id}/reactions",
 }
-# GitHub's guidance: wait at least a minute after a secondary limit that names no time
-SECONDARY_LIMIT_WAIT = 60.0
 
 
 def split_repo(repo: str) -> dict[str, str]:
@@ -57,6 +55,40 @@ def split_repo(repo: str) -> dict[str, str]:
 def gate_scope(installation_id: int | None) -> str:
     """The gate keys' middle part: one installation, or the one token."""
     return "token" if installation_id is None else f"installation:{installation_id}"
+
+
+class GateWatch:
+    """What GitHub's answers do to the shared rate gate (see the module docstring); nothing
+    without a gate."""
+
+    def __init__(self, gate: RateGate | None) -> None:
+        self._gate = gate
+
+    async def after_success(self, scope: str, api: GitHubAPI) -> None:
+        """After a success: an exhausted primary limit closes reads and writes until reset."""
+        limit = api.rate_limit
+        if self._gate is None or limit is None or limit.remaining > 0:
+            return
+        await self._close_all(scope, limit.reset_datetime, "GitHub's primary rate limit is used up")
+
+    async def after_failure(self, scope: str, exc: gidgethub.HTTPException) -> None:
+        """After a rate-limit answer: close the write key (and the read key too if the
+        primary limit is gone) for as long as GitHub asks."""
+        if self._gate is None or not is_rate_limit(exc):
+            return
+        reason = f"GitHub answered {int(exc.status_code)}: {exc}"
+        reset = exhausted_until(exc.headers, prefix="x-ratelimit-")
+        if reset is not None:
+            await self._close_all(scope, reset, reason)
+        wait = retry_after_seconds(exc.headers)
+        if wait is not None or reset is None:
+            seconds = SECONDARY_LIMIT_WAIT if wait is None else wait
+            await self._gate.blocked_for(f"github:{scope}:write", seconds, reason)
+
+    async def _close_all(self, scope: str, until: datetime, reason: str) -> None:
+        assert self._gate is not None
+        for route in ("write", "read"):
+            await self._gate.blocked(f"github:{scope}:{route}", until, reason)
 
 
 class GitHubClient:
@@ -76,6 +108,7 @@ class GitHubClient:
         self._installations = installations
         self._requester = requester
         self._gate = gate
+        self._watch = GateWatch(gate)
 
     async def api(self, repo: str, installation_id: int | None = None) -> GitHubAPI:
         """A gidgethub client authenticated for ``repo``."""
@@ -110,13 +143,13 @@ class GitHubClient:
                 else:
                     result = await api.patch(url, url_vars, data=data)
             except gidgethub.HTTPException as exc:
-                await self._observe_failure(scope, exc)
+                await self._watch.after_failure(scope, exc)
                 if int(exc.status_code) != 401:
                     raise
                 if attempt == 1 and self._tokens.invalidate(installation_id, token):
                     continue
                 raise CredentialsRejected(_rejected(installation_id, exc)) from exc
-            await self._observe(scope, api)
+            await self._watch.after_success(scope, api)
             return result
         raise AssertionError("unreachable: the second attempt returns or raises")
 
@@ -136,9 +169,9 @@ class GitHubClient:
         try:
             data = await api.getitem(url, dict(url_vars))
         except gidgethub.HTTPException as exc:
-            await self._observe_failure(scope, exc)
+            await self._watch.after_failure(scope, exc)
             raise
-        await self._observe(scope, api)
+        await self._watch.after_success(scope, api)
         return data
 
     async def _iterate(
@@ -154,35 +187,9 @@ class GitHubClient:
             async for item in api.getiter(url, dict(url_vars), iterable_key=key):
                 yield item
         except gidgethub.HTTPException as exc:
-            await self._observe_failure(scope, exc)
+            await self._watch.after_failure(scope, exc)
             raise
-        await self._observe(scope, api)
-
-    async def _observe(self, scope: str, api: GitHubAPI) -> None:
-        """After a success: an exhausted primary limit closes reads and writes until reset."""
-        limit = api.rate_limit
-        if self._gate is None or limit is None or limit.remaining > 0:
-            return
-        await self._close_all(scope, limit.reset_datetime, "GitHub's primary rate limit is used up")
-
-    async def _observe_failure(self, scope: str, exc: gidgethub.HTTPException) -> None:
-        """After a rate-limit answer: close the write key (and the read key too if the
-        primary limit is gone) for as long as GitHub asks."""
-        if self._gate is None or not is_rate_limit(exc):
-            return
-        reason = f"GitHub answered {int(exc.status_code)}: {exc}"
-        reset = exhausted_until(exc.headers, prefix="x-ratelimit-")
-        if reset is not None:
-            await self._close_all(scope, reset, reason)
-        wait = retry_after_seconds(exc.headers)
-        if wait is not None or reset is None:
-            seconds = SECONDARY_LIMIT_WAIT if wait is None else wait
-            await self._gate.blocked_for(f"github:{scope}:write", seconds, reason)
-
-    async def _close_all(self, scope: str, until: datetime, reason: str) -> None:
-        assert self._gate is not None
-        for route in ("write", "read"):
-            await self._gate.blocked(f"github:{scope}:{route}", until, reason)
+        await self._watch.after_success(scope, api)
 
     async def _get(self, repo: str, url: str, **url_vars: Any) -> dict[str, Any]:
         data: dict[str, Any] = await self._getitem(repo, url, {**split_repo(repo), **url_vars})

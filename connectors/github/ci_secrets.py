@@ -36,8 +36,8 @@ import gidgethub
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.forge import CiFile, CiRun, CiSecret, SecretScope
+from connectors.github.api import GitHubClient, split_repo
 from connectors.github.ci_events import ci_run, parse_time
-from connectors.github.client import GitHubClient, split_repo
 
 WORKFLOWS_DIR = ".github/workflows"
 WORKFLOW_SUFFIXES = (".yml", ".yaml")

@@ -1,11 +1,11 @@
-"""The sending half of the GitHub connector: replies as comments, acknowledgements as 👀.
+"""``GitHubConnector``, the sending half: replies as comments, acknowledgements as 👀.
 
 A reply goes to the thread it answers (``ReplyTarget.channel`` = ``owner/repo``,
 ``thread`` = the issue or PR number): as a reply in the review thread for a review
-comment, else as an issue comment. It quotes the command line it answers and ends with a
-hidden marker naming its outbox key. Long-lived comments (a target with a ``sticky``
-hint, such as the per-PR summary) carry a marker naming that role instead and are edited
-in place whenever they exist.
+comment, else as an issue comment (``render``). It quotes the command line it answers and
+ends with a hidden marker naming its outbox key. Long-lived comments (a target with a
+``sticky`` hint, such as the per-PR summary) carry a marker naming that role instead and
+are edited in place whenever they exist.
 
 Invariants:
 - On a retry (``attempt`` > 1) of a thread comment, the bot first looks for its own
@@ -22,12 +22,10 @@ from typing import Any
 from bot.clock import Clock
 from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget
 from bot.pipeline.delivery import DeliveryError
-from connectors.github.client import GitHubClient
+from connectors.github.api import GitHubClient
 from connectors.github.errors import delivery_error
-from connectors.markdown import MarkdownOptions, marker_comment, render_markdown
+from connectors.github.render import render_comment
 
-# GitHub refuses comment bodies over 65,536 characters.
-MAX_COMMENT_CHARS = 65536
 ACKNOWLEDGEMENT_REACTION = "eyes"
 
 
@@ -68,21 +66,17 @@ class GitHubConnector:
         if target.thread is None:
             raise DeliveryError(f"no thread to reply in for {message.key}")
         repo, number, installation = target.channel, int(target.thread), _installation(target)
-        sticky = target.hint("sticky")
-        marker = f"sticky:{sticky}" if sticky else message.key
-        body = render_markdown(
-            message.reply,
-            MarkdownOptions(limit=MAX_COMMENT_CHARS, quote=target.hint("quote"), marker=marker),
-        )
+        comment = render_comment(message)
+        body = comment.body
         review_comment = target.hint("comment_kind") == "review" and target.message is not None
-        if review_comment and not sticky:
+        if review_comment and not comment.sticky:
             assert target.message is not None
             await self._client.reply_to_review_comment(
                 repo, number, int(target.message), body, installation
             )
             return
-        if sticky or message.attempt > 1:
-            existing = await self._find_own(repo, number, marker_comment(marker), installation)
+        if comment.sticky or message.attempt > 1:
+            existing = await self._find_own(repo, number, comment.marker, installation)
             if existing is not None:
                 if existing.get("body") != body:
                     await self._client.update_comment(repo, int(existing["id"]), body, installation)

@@ -40,9 +40,9 @@ from bot.forge import (
     NotFound,
 )
 from bot.messages import Forge, Place, Platform, ReplyTarget, Target, TargetKind
+from connectors.github.api import GitHubClient
 from connectors.github.ci_events import ci_run, parse_time, state_of
 from connectors.github.ci_secrets import GitHubSecrets
-from connectors.github.client import GitHubClient
 from connectors.github.errors import PLATFORM, forge_error
 
 DISPATCH_EVENT = "workflow_dispatch"

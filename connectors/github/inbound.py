@@ -51,8 +51,10 @@ from bot.metrics import Counter
 from bot.pipeline.assembly import Pipeline
 from connectors import budget
 from connectors.forge_intake import submit_comment
-from connectors.github import signatures
-from connectors.github.events import (
+from connectors.github import protocol
+from connectors.github.hooks import HookSecret, HookSecrets
+from connectors.github.installations import AppInstallations
+from connectors.github.protocol import (
     CiUpdate,
     Commands,
     Identity,
@@ -63,8 +65,6 @@ from connectors.github.events import (
     decode,
     valid_repository,
 )
-from connectors.github.hooks import HookSecret, HookSecrets
-from connectors.github.installations import AppInstallations
 from connectors.rejections import Rejections
 from connectors.webhook_body import (
     BodyLimits,
@@ -124,7 +124,7 @@ class WebhookReceiver:
             return _error(401, "invalid signature")
         hook = await self._hook(request)
         keys = [*self.secrets, *([hook.secret] if hook is not None else [])]
-        macs = signatures.macs(keys)
+        macs = protocol.macs(keys)
         limits = BodyLimits(max_bytes=self.max_body_bytes, read_timeout=self.body_timeout)
         try:
             async with self.unverified.slot():
@@ -138,7 +138,7 @@ class WebhookReceiver:
         except Busy:
             self.rejections.reject("busy")
             return _error(503, "busy; try again", headers={"Retry-After": "1"})
-        matches = signatures.matching(header, macs)
+        matches = protocol.matching(header, macs)
         if any(matches[: len(self.secrets)]):
             signer = Signer(repo=None)
         elif hook is not None and matches[-1]:
@@ -178,7 +178,7 @@ class WebhookReceiver:
     def _signature_header(self, request: web.Request) -> str | None:
         """The one well-formed signature header, or None (refusal counted)."""
         given = request.headers.getall(SIGNATURE_HEADER, [])
-        if len(given) == 1 and signatures.well_formed(given[0]):
+        if len(given) == 1 and protocol.well_formed(given[0]):
             return given[0]
         if not given:
             reason = "no_signature"

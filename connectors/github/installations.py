@@ -23,7 +23,7 @@ from bot.clock import Clock
 from bot.messages import Platform
 from bot.store.models import AppInstallation
 from connectors.github.auth import AppTokens, MissingInstallation
-from connectors.github.events import InstallationChange
+from connectors.github.protocol import InstallationChange
 
 DISCOVERY_INTERVAL = timedelta(minutes=5)
 PLATFORM = Platform.GITHUB.value

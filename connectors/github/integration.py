@@ -45,16 +45,16 @@ from bot.store.leases import Leases
 from bot.store.state import StateStore
 from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.front_door import front_door
+from connectors.github.api import GitHubClient
 from connectors.github.auth import AppTokens, StaticToken, TokenSource
-from connectors.github.client import GitHubClient
-from connectors.github.connector import GitHubConnector
-from connectors.github.events import Identity
+from connectors.github.client import GitHubConnector
 from connectors.github.forge import GitHubForge
 from connectors.github.hooks import HookSecrets
+from connectors.github.inbound import WebhookReceiver
 from connectors.github.installations import AppInstallations, Installations, NoInstallations
 from connectors.github.permissions import GitHubAuthorizer
+from connectors.github.protocol import Identity
 from connectors.github.recovery import Redeliverer
-from connectors.github.webhook import WebhookReceiver
 
 RECEIVER = web.AppKey("github_receiver", WebhookReceiver)
 ROUTE = "/webhooks/github"

@@ -29,10 +29,9 @@ import gidgethub
 from bot.clock import Clock
 from bot.messages import Actor, Forge, Level, Platform, Target
 from bot.permissions import PermissionUnavailable
-from bot.pipeline.delivery import RateLimited
-from connectors.github.client import SECONDARY_LIMIT_WAIT, GitHubClient
-from connectors.github.errors import is_rate_limit
-from connectors.rate_limits import retry_after
+from connectors.github.api import GitHubClient
+from connectors.github.errors import rate_limit_wait
+from connectors.rate_limits import ask_through_limits
 
 CACHE_PRUNE_AT = 10_000
 MAX_LOOKUPS = 4
@@ -82,31 +81,20 @@ class GitHubAuthorizer:
         return level
 
     async def _lookup(self, repo: str, login: str) -> str:
-        waited = 0.0
-        for lookup in range(1, MAX_LOOKUPS + 1):
-            try:
-                return await self._client.permission(repo, login)
-            except (gidgethub.HTTPException, RateLimited) as exc:
-                wait = self._rate_limit_wait(exc)
-                if wait is None:
-                    if isinstance(exc, gidgethub.HTTPException) and int(exc.status_code) >= 500:
-                        reason = f"GitHub answered {int(exc.status_code)}"
-                        raise PermissionUnavailable(repo, reason) from exc
-                    raise
-                if lookup == MAX_LOOKUPS or waited + wait > self._budget:
-                    raise PermissionUnavailable(repo, "GitHub rate limit", wait) from exc
-                await self._sleep(wait)
-                waited += wait
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                reason = f"GitHub could not be reached ({type(exc).__name__})"
+        try:
+            return await ask_through_limits(
+                lambda: self._client.permission(repo, login),
+                wait_of=lambda exc: rate_limit_wait(exc, self._clock.now().timestamp()),
+                budget=self._budget,
+                max_asks=MAX_LOOKUPS,
+                sleep=self._sleep,
+                give_up=lambda _, wait: PermissionUnavailable(repo, "GitHub rate limit", wait),
+            )
+        except gidgethub.HTTPException as exc:
+            if int(exc.status_code) >= 500:
+                reason = f"GitHub answered {int(exc.status_code)}"
                 raise PermissionUnavailable(repo, reason) from exc
-        raise AssertionError("unreachable: the last lookup returns or raises")
-
-    def _rate_limit_wait(self, exc: gidgethub.HTTPException | RateLimited) -> float | None:
-        """Seconds GitHub asks to wait if ``exc`` is a rate limit; None if it is not one."""
-        if isinstance(exc, RateLimited):
-            return exc.retry_after
-        if not is_rate_limit(exc):
-            return None
-        wait = retry_after(exc.headers, self._clock.now().timestamp(), prefix="x-ratelimit-")
-        return SECONDARY_LIMIT_WAIT if wait is None else wait
+            raise
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            reason = f"GitHub could not be reached ({type(exc).__name__})"
+            raise PermissionUnavailable(repo, reason) from exc

@@ -1,6 +1,16 @@
-"""Decode a verified GitHub webhook delivery into what the bot should do. Pure; no I/O.
+"""GitHub's webhook wire format, sans I/O: signatures checked, deliveries decoded. Pure.
 
-``decode(event, payload, ...)`` returns one of:
+Signatures: GitHub signs each delivery with HMAC-SHA256 of the exact body bytes under the
+hook's secret and sends ``X-Hub-Signature-256: sha256=<hex>``. ``verify`` accepts a
+delivery when the signature matches any of the given secrets (several during a rotation).
+It never accepts the legacy SHA-1 header, a missing header or a malformed one, and it
+compares in constant time (``hmac.compare_digest``) against every secret, so the time
+taken does not reveal which secret, or how much of a signature, matched. For a body read
+in chunks, ``well_formed`` checks the header before any byte is read, ``macs`` starts one
+HMAC per secret for the reader to feed, and ``matching`` compares the finished HMACs with
+the header, all of them, in constant time each.
+
+Deliveries: ``decode(event, payload, ...)`` returns one of:
 
 - ``Commands``: the invocations carried by a new comment (``issue_comment`` or
   ``pull_request_review_comment`` with action ``created``), one per command line within
@@ -32,8 +42,10 @@ positive integers); every string in it is storable (``bot.storable``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -291,3 +303,40 @@ def _names(repositories: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     """The repositories' ``owner/name``s; a name outside GitHub's grammar is left out."""
     names = (repo.get("full_name") for repo in repositories if isinstance(repo, Mapping))
     return tuple(name for name in names if isinstance(name, str) and valid_repository(name))
+
+
+# Signatures
+
+PREFIX = "sha256="
+_WELL_FORMED = re.compile(r"sha256=[0-9a-f]{64}")
+
+
+def sign(body: bytes, secret: str) -> str:
+    """The ``X-Hub-Signature-256`` value GitHub would send for ``body``."""
+    return PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(body: bytes, header: str | None, secrets: Iterable[str]) -> bool:
+    if header is None or not header.startswith(PREFIX):
+        return False
+    given = header.encode("ascii", errors="replace")
+    matched = False
+    for secret in secrets:
+        matched |= hmac.compare_digest(given, sign(body, secret).encode())
+    return matched
+
+
+def well_formed(header: str) -> bool:
+    """Whether ``header`` has the shape GitHub sends: ``sha256=`` and 64 lower-case hex digits."""
+    return _WELL_FORMED.fullmatch(header) is not None
+
+
+def macs(secrets: Iterable[str]) -> list[hmac.HMAC]:
+    """One fresh HMAC-SHA256 per secret, to be fed the body as it streams in."""
+    return [hmac.new(secret.encode(), digestmod=hashlib.sha256) for secret in secrets]
+
+
+def matching(header: str, finished: Sequence[hmac.HMAC]) -> list[bool]:
+    """For each finished HMAC, whether ``header`` is its signature (every one compared)."""
+    given = header.encode("ascii", errors="replace")
+    return [hmac.compare_digest(given, (PREFIX + mac.hexdigest()).encode()) for mac in finished]

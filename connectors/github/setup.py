@@ -23,7 +23,7 @@ from gidgethub.aiohttp import GitHubAPI
 
 from bot.clock import Clock
 from bot.config import Config
-from connectors.github.client import split_repo
+from connectors.github.api import split_repo
 from connectors.github.hooks import HookSecrets, new_secret
 from connectors.github.integration import ROUTE, requester
 
