@@ -33,7 +33,7 @@ from bot.doctor import Finding, PlatformCheck, fail, ok
 from connectors.discord.client import DiscordHTTP
 from connectors.github.auth import AppTokens
 from connectors.github.integration import requester as github_requester
-from connectors.gitlab.client import GitLabApi
+from connectors.gitlab.api import GitLabApi
 from connectors.gitlab.integration import requester as gitlab_requester
 
 UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError)

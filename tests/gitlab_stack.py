@@ -34,7 +34,7 @@ from bot.features import commands_feature
 from bot.router import Command
 from connectors.enabled import enabled_integrations
 from connectors.gitlab.integration import GitLabIntegration
-from connectors.gitlab.tokens import sign
+from connectors.gitlab.protocol import sign
 from tests.fakes.clock import FakeClock
 from tests.fakes.gitlab import FakeGitLab, User
 from tests.fakes.server import checked

@@ -13,8 +13,8 @@ import pytest
 
 from bot.messages import Outgoing, OutgoingKind, Platform, Reply, ReplyTarget, Status
 from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
-from connectors.gitlab.client import GitLabApi
-from connectors.gitlab.connector import GitLabConnector
+from connectors.gitlab.api import GitLabApi
+from connectors.gitlab.client import GitLabConnector
 from connectors.markdown import marker_comment
 from tests.fakes.clock import FakeClock
 from tests.fakes.gitlab import FakeGitLab, User

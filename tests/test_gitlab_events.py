@@ -20,7 +20,7 @@ from bot.messages import (
     TargetKind,
 )
 from connectors.gitlab.ci_events import decode_ci
-from connectors.gitlab.events import (
+from connectors.gitlab.protocol import (
     CiUpdate,
     Commands,
     DeliveryIds,

@@ -13,7 +13,7 @@ from gidgetlab.exceptions import GitLabBroken
 
 from bot.messages import Actor, Forge, Level, Platform, Target, TargetKind
 from bot.permissions import PermissionUnavailable
-from connectors.gitlab.client import GitLabApi
+from connectors.gitlab.api import GitLabApi
 from connectors.gitlab.permissions import GitLabAuthorizer
 from connectors.markdown import marker_comment
 from tests.fakes.clock import FakeClock

@@ -15,7 +15,7 @@ import pytest
 from bot.config import BotSettings, Secret
 from bot.config.platforms import GitLabSettings
 from bot.forge import CheckState, CiFile, CiRun, CiSecret, ForgeError, NotFound, SecretScope
-from connectors.gitlab.client import GitLabApi
+from connectors.gitlab.api import GitLabApi
 from connectors.gitlab.forge import GitLabForge
 from connectors.gitlab.integration import open_gitlab
 from tests.fakes.clock import FakeClock

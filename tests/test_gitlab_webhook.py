@@ -18,9 +18,9 @@ from bot.config import Secret
 from bot.platforms import StartupError
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, version
-from connectors.gitlab import tokens
+from connectors.gitlab import protocol
 from connectors.gitlab.integration import GitLabIntegration
-from connectors.gitlab.tokens import Signature
+from connectors.gitlab.protocol import Signature
 from connectors.markdown import marker_comment
 from tests.fakes.waiting import wait_until
 from tests.github_stack import migrate
@@ -320,9 +320,9 @@ async def _posted(stack: Stack, path: str, count: int) -> bool:
 def test_the_token_check_accepts_any_configured_token_and_nothing_else() -> None:
     configured = ["old", "new"]
     assert [
-        tokens.token_matches(given, configured) for given in ("old", "new", "ol", "", None)
+        protocol.token_matches(given, configured) for given in ("old", "new", "ol", "", None)
     ] == [True, True, False, False, False]
-    assert tokens.token_matches("", [""]) is False  # an empty configured token never matches
+    assert protocol.token_matches("", [""]) is False  # an empty configured token never matches
 
 
 def test_signatures_follow_the_standard_webhooks_scheme() -> None:
@@ -334,14 +334,14 @@ def test_signatures_follow_the_standard_webhooks_scheme() -> None:
     now = datetime.fromtimestamp(1700000100, UTC)
     headers = {"webhook-id": webhook_id, "webhook-timestamp": at}
 
-    assert tokens.sign(body, token, webhook_id, at) == expected
+    assert protocol.sign(body, token, webhook_id, at) == expected
     verdicts = [
-        tokens.check_signature(body, {**headers, "webhook-signature": value}, [token], now)
+        protocol.check_signature(body, {**headers, "webhook-signature": value}, [token], now)
         for value in (expected, f"v1,bm9wZQ== {expected}", "v1,bm9wZQ==", expected[1:])
     ]
     assert verdicts == [Signature.VALID, Signature.VALID, Signature.INVALID, Signature.INVALID]
-    assert tokens.check_signature(body, headers, [token], now) is Signature.ABSENT
-    tampered = tokens.check_signature(
+    assert protocol.check_signature(body, headers, [token], now) is Signature.ABSENT
+    tampered = protocol.check_signature(
         b'{"a": 2}', {**headers, "webhook-signature": expected}, [token], now
     )
     assert tampered is Signature.INVALID

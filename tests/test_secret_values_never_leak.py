@@ -1,7 +1,7 @@
 """A CI variable's value never leaves GitLab's answer: not in a reply, a log or a row.
 
 GitLab's variables API answers with values (the forge client drops them at the boundary,
-``connectors.gitlab.forge``). Here a project variable and a group variable carry sentinel
+``connectors.gitlab.ci_secrets``). Here a project variable and a group variable carry sentinel
 values at the fake GitLab; ``secrets audit`` runs for the project from a merge request
 note, through the real application (webhook, inbox, worker, outbox, reply note). Then the
 sentinels must appear in no request the bot sent to GitLab (its replies), in no log record

@@ -47,7 +47,7 @@ def serve_problems(config: Config) -> tuple[ConfigError, ...]:
 
 
 def _is_signing_token(token: str) -> bool:
-    """``whsec_`` and base64, as ``connectors.gitlab.tokens.signing_key`` reads it."""
+    """``whsec_`` and base64, as ``connectors.gitlab.protocol.signing_key`` reads it."""
     try:
         base64.b64decode(token.removeprefix(SIGNING_PREFIX), validate=True)
     except binascii.Error:

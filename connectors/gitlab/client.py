@@ -1,121 +1,112 @@
-"""Thin I/O for GitLab: a gidgetlab client on our aiohttp session, and nothing else.
+"""``GitLabConnector``, the sending half: replies as notes, acknowledgements as 👀.
 
-``GitLabApi`` is gidgetlab's ``GitLabAPI`` over an ``aiohttp.ClientSession`` (gidgetlab's own
-aiohttp module drags in a bot framework and a cache library we do not use). It is the one
-seam between the bot and GitLab: the connector, the authorizer and the forge all take an
-instance, and tests point it at the fake through ``base_url``.
+A reply goes to the merge request or issue it answers (``ReplyTarget.channel`` = the
+project's ``path_with_namespace``, ``thread`` = ``merge_requests/<iid>`` or
+``issues/<iid>``) as a new note (``render``). It quotes the command line it answers and
+ends with a hidden marker naming its outbox key. A sticky note (a target with a ``sticky``
+hint) carries a marker naming that role instead and is edited in place whenever it exists:
+one per merge request or issue and name. The acknowledgement is the ``eyes`` award emoji
+on the command's note (``ReplyTarget.message``).
 
-It adds one thing gidgetlab lacks: the headers of a failed response. gidgetlab raises its
-``HTTPException`` from the status and body alone, so ``Retry-After`` and ``RateLimit-Reset``
-would be lost; ``failed_response_headers(exc)`` gives them back (an empty mapping for an
-exception that did not come from a response), for ``connectors.gitlab.errors``.
-
-With a ``RateGate`` (the server's; ``chatops shell`` has none) every request goes through
-the shared gate of the token and host, ``gitlab:<host>:<token digest>:write`` / ``:read``:
-mutating requests take a slot ``spacing`` apart; a 429 or a rate-limited 403 closes writes
-for its ``Retry-After`` (a minute when GitLab does not say), and ``RateLimit-Remaining: 0``
-closes reads and writes until ``RateLimit-Reset``. A closed gate raises
-``bot.pipeline.delivery.RateLimited`` before the request is made. GitLab tokens are not minted by
-the bot, so nothing is retried with another token.
-
-Project paths are URL-encoded (``group%2Fsub%2Fproject``) by ``project_ref``, as GitLab's
-API takes ``:id`` either as the numeric id or the encoded ``path_with_namespace``.
+Invariants:
+- On a retry (``attempt`` > 1) of a note, the bot first looks for its own note with the
+  marker, so an attempt interrupted after GitLab accepted it is not posted twice; likewise
+  a retried acknowledgement first looks for its own award. Only notes and awards by the
+  bot's own users count, so a marker pasted by someone else is never edited.
+- An award GitLab says the bot has already given counts as given.
+- Every failure leaves as a ``DeliveryError`` (``connectors.gitlab.errors.delivery_error``:
+  ``Retry-After``/``RateLimit-Reset`` → ``RetryLater``, 5xx and network errors retried,
+  other 4xx dead-lettered).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import urllib.parse
-from collections.abc import Mapping
-from types import MappingProxyType
+import re
+from typing import Any
 
-import aiohttp
-from gidgetlab import abc as gitlab_abc
-from gidgetlab import sansio
 from gidgetlab.exceptions import HTTPException
 
-from bot.pipeline.rate_gate import RateGate
-from connectors.rate_limits import exhausted_until, retry_after_seconds
+from bot.clock import Clock
+from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget
+from bot.pipeline.delivery import DeliveryError, Undeliverable
+from connectors.gitlab.api import GitLabApi, failed_response_headers, project_ref
+from connectors.gitlab.errors import delivery_error
+from connectors.gitlab.render import render_note
 
-SUCCESS = frozenset({200, 201, 202, 204, 304})
-_HEADERS_ATTRIBUTE = "chatops_response_headers"
-_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
-# GitLab counts its limits per minute: wait that long when a limit names no time
-RATE_LIMIT_WAIT = 60.0
+ACKNOWLEDGEMENT_EMOJI = "eyes"
+_THREAD = re.compile(r"^(merge_requests|issues)/[1-9][0-9]*$")
+_ALREADY_AWARDED = "has already been taken"
 
 
-class GitLabApi(gitlab_abc.GitLabAPI):
-    """gidgetlab over one shared aiohttp session, authenticated with ``token``
-    (``Authorization: Bearer``: GitLab takes personal, project and group tokens so)."""
+class GitLabConnector:
+    def __init__(self, api: GitLabApi, clock: Clock, own_usernames: frozenset[str]) -> None:
+        self._api = api
+        self._clock = clock
+        self._own = frozenset(name.lower() for name in own_usernames)
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        base_url: str,
-        token: str,
-        requester: str,
-        gate: RateGate | None = None,
-    ) -> None:
-        super().__init__(requester, access_token=token, url=base_url)
-        self._session = session
-        self._gate = gate
-        host = urllib.parse.urlsplit(base_url).netloc
-        digest = hashlib.sha256(token.encode()).hexdigest()[:12]
-        self._gate_scope = f"gitlab:{host}:{digest}"
+    @property
+    def platform(self) -> Platform:
+        return Platform.GITLAB
 
-    async def _request(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes = b""
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        write = method.upper() not in READS
-        if self._gate is not None:
-            if write:
-                await self._gate.write_slot(f"{self._gate_scope}:write")
+    async def send(self, message: Outgoing) -> None:
+        try:
+            if message.kind is OutgoingKind.ACKNOWLEDGEMENT:
+                await self._acknowledge(message.target, message.attempt)
             else:
-                await self._gate.read_slot(f"{self._gate_scope}:read")
-        async with self._session.request(method, url, headers=dict(headers), data=body) as response:
-            status, received, content = response.status, response.headers, await response.read()
-        await self._observe(status, received)
-        if status not in SUCCESS:
-            _raise_with_headers(status, received, content, method)
-        return status, received, content
+                await self._post(message)
+        except DeliveryError:
+            raise
+        except Exception as exc:
+            now = self._clock.now().timestamp()
+            raise delivery_error(exc, now, failed_response_headers(exc)) from exc
 
-    async def _observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Close the gate as GitLab's answer asks (see the module docstring)."""
-        if self._gate is None:
+    async def _acknowledge(self, target: ReplyTarget, attempt: int) -> None:
+        if target.message is None:
             return
-        reason = f"GitLab answered {status}"
-        reset = exhausted_until(headers)
-        if reset is not None:
-            for route in ("write", "read"):
-                await self._gate.blocked(f"{self._gate_scope}:{route}", reset, reason)
-        wait = retry_after_seconds(headers)
-        if status == 429 or (status == 403 and wait is not None):
-            seconds = RATE_LIMIT_WAIT if wait is None and reset is None else (wait or 0.0)
-            await self._gate.blocked_for(f"{self._gate_scope}:write", seconds, reason)
+        url = f"{_thread_url(target)}/notes/{int(target.message)}/award_emoji"
+        if attempt > 1 and await self._awarded(url):
+            return
+        try:
+            await self._api.post(url, data={"name": ACKNOWLEDGEMENT_EMOJI})
+        except HTTPException as exc:
+            if int(exc.status_code) == 404 and _ALREADY_AWARDED in str(exc):
+                return
+            raise
 
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+    async def _awarded(self, url: str) -> bool:
+        async for award in self._api.getiter(url, {"per_page": "100"}):
+            if award.get("name") == ACKNOWLEDGEMENT_EMOJI and self._by_bot(award.get("user")):
+                return True
+        return False
+
+    async def _post(self, message: Outgoing) -> None:
+        target = message.target
+        notes = f"{_thread_url(target)}/notes"
+        note = render_note(message)
+        body = note.body
+        if note.sticky or message.attempt > 1:
+            existing = await self._find_own(notes, note.marker)
+            if existing is not None:
+                if existing.get("body") != body:
+                    await self._api.put(f"{notes}/{int(existing['id'])}", data={"body": body})
+                return
+        await self._api.post(notes, data={"body": body})
+
+    async def _find_own(self, notes: str, marker: str) -> dict[str, Any] | None:
+        params: dict[str, str | bool] = {"sort": "asc", "order_by": "created_at", "per_page": "100"}
+        async for note in self._api.getiter(notes, params):
+            if self._by_bot(note.get("author")) and marker in (note.get("body") or ""):
+                found: dict[str, Any] = note
+                return found
+        return None
+
+    def _by_bot(self, user: Any) -> bool:
+        return isinstance(user, dict) and str(user.get("username", "")).lower() in self._own
 
 
-def project_ref(path_with_namespace: str) -> str:
-    """The ``:id`` of a project in API paths: its path, URL-encoded (``group%2Fproject``)."""
-    return urllib.parse.quote(path_with_namespace, safe="")
-
-
-def failed_response_headers(exc: BaseException) -> Mapping[str, str]:
-    """The response headers of a failed request (lower-case keys); empty if unknown."""
-    headers = getattr(exc, _HEADERS_ATTRIBUTE, None)
-    return headers if isinstance(headers, Mapping) else _NO_HEADERS
-
-
-def _raise_with_headers(status: int, headers: Mapping[str, str], body: bytes, method: str) -> None:
-    """Let gidgetlab build its exception for the response, then attach the headers."""
-    try:
-        sansio.decipher_response(status, headers, body, method=method)
-    except HTTPException as exc:
-        lowered = MappingProxyType({key.lower(): value for key, value in headers.items()})
-        setattr(exc, _HEADERS_ATTRIBUTE, lowered)
-        raise
+def _thread_url(target: ReplyTarget) -> str:
+    """``/projects/<encoded path>/<merge_requests|issues>/<iid>``; a target that names no
+    such thread can never be delivered."""
+    if target.thread is None or not _THREAD.match(target.thread):
+        raise Undeliverable(f"not a GitLab merge request or issue thread: {target.thread!r}")
+    return f"/projects/{project_ref(target.channel)}/{target.thread}"

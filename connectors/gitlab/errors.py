@@ -1,49 +1,32 @@
-"""Map GitLab API failures onto the outbox's delivery errors, and onto the forge's errors.
+"""GitLab API failures read for ``connectors.forge_errors``, which decides what they mean.
 
 gidgetlab raises ``HTTPException`` subclasses that carry the status and GitLab's
 ``message`` but not the response headers; ``RateLimitExceeded`` (a 403 with
-``RateLimit-Remaining: 0``) carries the parsed limit. A client that keeps the headers
-of a failed response may pass them as ``headers``; without them a rate limit waits a
-minute, the window GitLab's limits are counted in.
+``RateLimit-Remaining: 0``) carries the parsed limit. A client that keeps the headers of a
+failed response (``connectors.gitlab.api.failed_response_headers``) passes them as
+``headers``; without them a rate limit waits a minute, the window GitLab's limits are
+counted in.
 
-``delivery_error`` (sending replies):
+``answer`` reads the exception (docs.gitlab.com "Rate limits": 429 "Retry later",
+``RateLimit-*`` and ``Retry-After`` headers): 429, a ``RateLimitExceeded``, or a 403 with
+``Retry-After`` is a rate limit (for ``Retry-After``, until ``RateLimit-Reset``, else a
+minute); GitLab's message is text or, for validation errors, fields and reasons.
 
-- a closed rate gate (``bot.pipeline.delivery.RateLimited`` from
-  ``bot.pipeline.rate_gate``) stays as it is;
-- 429, a ``RateLimitExceeded``, or a 403 with ``Retry-After`` → ``RateLimited`` (for
-  ``Retry-After``, until ``RateLimit-Reset``, else a minute);
-- ``Retry-After`` on any other status → ``RetryLater``;
-- 401 → ``Undeliverable``: the bot cannot mint another GitLab token, so retrying with the
-  same one cannot help; the reason names the setting to fix;
-- other 4xx (404 note or MR gone, 403 locked discussion, 400, 422) → ``Undeliverable``;
-- 5xx, timeouts and connection errors → ``DeliveryError``.
-
-``forge_error`` (commands and the run tracker acting on a project), messages written for
-users, never carrying a token:
-
-- 404 → the ``NotFound`` the caller names (GitLab answers 404 also for a private
-  project the token may not see);
-- 429 or a rate-limited 403, or a closed rate gate → ``ForgeError`` "try again after
-  HH:MM UTC";
-- other 401/403 → ``Forbidden`` with GitLab's own message;
-- 5xx → ``ForgeError`` with the status; other 4xx → ``ForgeError`` with GitLab's message;
-- timeouts and connection errors → ``ForgeError`` "GitLab could not be reached (...)".
-
-Sources: docs.gitlab.com "Rate limits" (429 "Retry later", ``RateLimit-*`` and
-``Retry-After`` headers) and "REST API" status codes.
+What only GitLab has: a 401 on a send is final (``Undeliverable``, naming the setting to
+fix), as the bot cannot mint another GitLab token.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
-import aiohttp
 from gidgetlab.exceptions import HTTPException, RateLimitExceeded
 
-from bot.forge import Forbidden, ForgeError, NotFound
-from bot.pipeline.delivery import DeliveryError, RateLimited, RetryLater, Undeliverable
+from bot.forge import ForgeError, NotFound
+from bot.pipeline.delivery import DeliveryError, RateLimited
+from connectors import forge_errors
+from connectors.forge_errors import Answer
 from connectors.rate_limits import retry_after
 
 PLATFORM = "GitLab"
@@ -53,9 +36,14 @@ TOO_MANY_REQUESTS = 429
 
 
 def rate_limit_wait(
-    exc: HTTPException, now_epoch: float, headers: Mapping[str, str] | None = None
+    exc: BaseException, now_epoch: float, headers: Mapping[str, str] | None = None
 ) -> float | None:
-    """How long to wait if ``exc`` is a rate limit; None if it is not one."""
+    """How long to wait if ``exc`` is a rate limit (GitLab's or the closed gate's); None if
+    it is not one."""
+    if isinstance(exc, RateLimited):
+        return exc.retry_after
+    if not isinstance(exc, HTTPException):
+        return None
     status = int(exc.status_code)
     wait = None if headers is None else retry_after(headers, now_epoch)
     if isinstance(exc, RateLimitExceeded) and exc.rate_limit is not None:
@@ -68,31 +56,30 @@ def rate_limit_wait(
     return None
 
 
+def answer(
+    exc: BaseException, now_epoch: float, headers: Mapping[str, str] | None = None
+) -> Answer | None:
+    """``exc`` as an ``Answer``; None if it is no answer from GitLab."""
+    if not isinstance(exc, HTTPException):
+        return None
+    return Answer(
+        status=int(exc.status_code),
+        text=str(exc),
+        message=_message(exc),
+        rate_limit=rate_limit_wait(exc, now_epoch, headers),
+        retry_after=None if headers is None else retry_after(headers, now_epoch),
+    )
+
+
 def delivery_error(
     exc: BaseException, now_epoch: float, headers: Mapping[str, str] | None = None
 ) -> DeliveryError:
     """What a failed send means for the outbox."""
-    if isinstance(exc, DeliveryError):
-        return exc
-    if isinstance(exc, HTTPException):
-        status = int(exc.status_code)
-        reason = f"GitLab answered {status}: {exc}"
-        wait = rate_limit_wait(exc, now_epoch, headers)
-        if wait is not None:
-            return RateLimited(reason, wait)
-        later = None if headers is None else retry_after(headers, now_epoch)
-        if later is not None:
-            return RetryLater(reason, later)
-        if status == 401:
-            return Undeliverable(
-                f"GitLab refused the bot's token ({status}: {exc}); check gitlab.token"
-            )
-        if 400 <= status < 500:
-            return Undeliverable(reason)
-        return DeliveryError(reason)
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError):
-        return DeliveryError(f"GitLab unreachable: {type(exc).__name__}")
-    return DeliveryError(f"{type(exc).__name__}: {exc}")
+    read = answer(exc, now_epoch, headers)
+    unauthorized = None
+    if read is not None:
+        unauthorized = f"GitLab refused the bot's token ({read.status}: {exc}); check gitlab.token"
+    return forge_errors.delivery_error(PLATFORM, exc, read, unauthorized=unauthorized)
 
 
 def forge_error(
@@ -105,34 +92,11 @@ def forge_error(
 ) -> ForgeError | None:
     """What a failed API call on project ``repo`` means for the user; None if it is not one.
 
-    ``missing`` is what a 404 means for this call.
+    ``missing`` is what a 404 means for this call (GitLab answers 404 also for a private
+    project the token may not see).
     """
-    if isinstance(exc, RateLimited):
-        when = _minute_after(now + timedelta(seconds=exc.retry_after)).strftime("%H:%M")
-        return ForgeError(
-            PLATFORM, f"GitLab is rate limiting the bot; try again after {when} UTC.", 429
-        )
-    if isinstance(exc, HTTPException):
-        status = int(exc.status_code)
-        message = _message(exc)
-        if status == 404:
-            return missing
-        wait = rate_limit_wait(exc, now.timestamp(), headers)
-        if wait is not None:
-            when = _minute_after(now + timedelta(seconds=wait)).strftime("%H:%M")
-            return ForgeError(
-                PLATFORM, f"GitLab is rate limiting the bot; try again after {when} UTC.", status
-            )
-        if status in (401, 403):
-            return Forbidden(PLATFORM, message or f"GitLab refused the request ({status}).", status)
-        if status >= 500:
-            return ForgeError(
-                PLATFORM, f"GitLab had an error ({status}); try again in a few minutes.", status
-            )
-        return ForgeError(PLATFORM, message or f"GitLab answered {status}.", status)
-    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError):
-        return ForgeError(PLATFORM, f"GitLab could not be reached ({type(exc).__name__}).", None)
-    return None
+    read = answer(exc, now.timestamp(), headers)
+    return forge_errors.forge_error(PLATFORM, exc, read, now, missing=missing)
 
 
 def _message(exc: HTTPException) -> str:
@@ -146,10 +110,3 @@ def _message(exc: HTTPException) -> str:
             parts.append(f"{field}: {', '.join(str(reason) for reason in listed)}")
         return "; ".join(parts)
     return str(detail).strip()
-
-
-def _minute_after(moment: datetime) -> datetime:
-    """``moment`` in UTC, rounded up to the whole minute (so "after HH:MM" is never early)."""
-    utc = moment.astimezone(UTC)
-    whole = utc.replace(second=0, microsecond=0)
-    return whole if whole == utc else whole + timedelta(minutes=1)

@@ -34,19 +34,7 @@ API takes URL-encoded as ``:id``. Each method is one or a few REST calls:
   pipeline is returned.
 - ``thread``: ``merge_requests/<iid>`` of the project, where the GitLab connector posts
   notes; ``sticky`` names a note edited in place.
-- ``secrets``: project variables (``repository``, or ``environment`` with the environment
-  scope as ``scope_name`` when it is not ``*``) and the variables of every ancestor group
-  (``organization``, ``scope_name`` the group path; a group the token may not read, or a
-  user namespace, is skipped). ``attributes``: ``masked``, ``protected``, ``hidden``,
-  ``raw``, ``file`` and ``environment:<scope>`` for scoped group variables. GitLab has no
-  dates for variables. **The API answers with values; they are dropped here, field by
-  field, and never logged, stored or put in an error.**
-- ``ci_files``: ``.gitlab-ci.yml`` at ``ref`` (the default branch when None) and the files
-  it includes with ``include: local`` (or a plain path), followed recursively, at most
-  ``MAX_INCLUDES``; wildcard, remote, project, template and component includes are not
-  read. A missing ``.gitlab-ci.yml`` gives ``[]``; a missing included file is left out.
-- ``latest_runs``: ``{".gitlab-ci.yml": the newest pipeline}`` (no child pipelines).
-
+- ``secrets``, ``ci_files``, ``latest_runs``: read through ``connectors.gitlab.ci_secrets``.
 Invariants: every API failure leaves as a ``ForgeError`` (``errors.forge_error``), with a
 message for users and never a token or a variable value; run ids are pipeline ids as
 strings.
@@ -59,7 +47,6 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-import yaml
 from gidgetlab import abc as gitlab_abc
 
 from bot.clock import Clock
@@ -74,9 +61,9 @@ from bot.forge import (
     ForgeError,
     Job,
     NotFound,
-    SecretScope,
 )
 from bot.messages import Forge, Place, Platform, ReplyTarget, Target, TargetKind
+from connectors.gitlab.api import failed_response_headers, pages, pipeline_url, project_url
 from connectors.gitlab.ci_events import (
     CHILD_SOURCE,
     job_conclusion,
@@ -84,24 +71,19 @@ from connectors.gitlab.ci_events import (
     pipeline_run,
     status_of,
 )
-from connectors.gitlab.client import failed_response_headers, project_ref
+from connectors.gitlab.ci_secrets import GitLabSecrets
 from connectors.gitlab.errors import PLATFORM, forge_error
 
-CI_FILE = ".gitlab-ci.yml"
 EXTERNAL_SOURCE = "external"
-PER_PAGE = "100"
-MAX_INCLUDES = 150  # GitLab's own limit on includes per pipeline
 MERGE_REQUEST_REF = re.compile(r"refs/merge-requests/(\d+)/(?:head|merge|train)")
-ALL_ENVIRONMENTS = "*"
 CHANGE_STATES = {"closed": ChangeState.CLOSED, "merged": ChangeState.MERGED}
-SCOPE_ORDER = {scope: index for index, scope in enumerate(SecretScope)}
-VARIABLE_FLAGS = ("hidden", "masked", "protected", "raw")
 
 
 class GitLabForge:
     def __init__(self, api: gitlab_abc.GitLabAPI, clock: Clock) -> None:
         self._api = api
         self._clock = clock
+        self._secrets = GitLabSecrets(api, self._errors)
 
     @property
     def forge(self) -> Forge:
@@ -112,10 +94,10 @@ class GitLabForge:
     async def change(self, repo: str, number: int) -> Change:
         try:
             with self._errors(repo, "merge request", f"{repo}!{number}"):
-                data = await self._api.getitem(f"{_project(repo)}/merge_requests/{number}")
+                data = await self._api.getitem(f"{project_url(repo)}/merge_requests/{number}")
         except NotFound as missing:
             if missing.what == "merge request":  # or is it the project that is missing?
-                await self._require_project(repo)
+                await self._secrets.require_project(repo)
             raise
         return _change(repo, data)
 
@@ -127,11 +109,13 @@ class GitLabForge:
             heads = _newest_per_ref(pipelines)
             jobs: list[Mapping[str, Any]] = []
             for pipeline in heads:
-                jobs += [job async for job in self._iter(_pipeline(repo, pipeline["id"]) + "/jobs")]
+                jobs += [
+                    job async for job in self._iter(pipeline_url(repo, pipeline["id"]) + "/jobs")
+                ]
             statuses = [
                 status
                 async for status in self._iter(
-                    f"{_project(repo)}/repository/commits/{sha}/statuses"
+                    f"{project_url(repo)}/repository/commits/{sha}/statuses"
                 )
             ]
         job_ids = {int(job["id"]) for job in jobs}
@@ -149,21 +133,22 @@ class GitLabForge:
         with self._errors(repo, "repository", repo):
             heads = _newest_per_ref(await self._pipelines(repo, sha))
             return [
-                pipeline_run(await self._api.getitem(_pipeline(repo, head["id"]))) for head in heads
+                pipeline_run(await self._api.getitem(pipeline_url(repo, head["id"])))
+                for head in heads
             ]
 
     async def ci_run(self, repo: str, run_id: str) -> CiRun:
         with self._run_errors(repo, run_id):
-            return pipeline_run(await self._api.getitem(_pipeline(repo, _id(repo, run_id))))
+            return pipeline_run(await self._api.getitem(pipeline_url(repo, _id(repo, run_id))))
 
     async def jobs(self, repo: str, run_id: str) -> list[Job]:
         with self._run_errors(repo, run_id):
-            url = _pipeline(repo, _id(repo, run_id)) + "/jobs"
+            url = pipeline_url(repo, _id(repo, run_id)) + "/jobs"
             return [_job(job) async for job in self._iter(url)]
 
     async def rerun(self, repo: str, run_id: str, *, failed_only: bool = False) -> CiRun | None:
         with self._run_errors(repo, run_id):
-            url = _pipeline(repo, _id(repo, run_id))
+            url = pipeline_url(repo, _id(repo, run_id))
             if failed_only:
                 await self._api.post(url + "/retry", data=b"")
                 return None
@@ -172,7 +157,7 @@ class GitLabForge:
 
     async def cancel(self, repo: str, run_id: str) -> bool:
         with self._run_errors(repo, run_id):
-            await self._api.post(_pipeline(repo, _id(repo, run_id)) + "/cancel", data=b"")
+            await self._api.post(pipeline_url(repo, _id(repo, run_id)) + "/cancel", data=b"")
         return True
 
     async def dispatch(
@@ -183,7 +168,7 @@ class GitLabForge:
                 params: dict[str, str | bool] = {"state": "opened", "source_branch": ref}
                 opened = [
                     request
-                    async for request in self._iter(f"{_project(repo)}/merge_requests", params)
+                    async for request in self._iter(f"{project_url(repo)}/merge_requests", params)
                     if request.get("source_project_id") == request.get("target_project_id")
                 ]
             if opened:
@@ -207,47 +192,20 @@ class GitLabForge:
     # Secrets
 
     async def secrets(self, repo: str) -> list[CiSecret]:
-        with self._errors(repo, "repository", repo):
-            found = [
-                _project_secret(repo, variable)
-                async for variable in self._iter(f"{_project(repo)}/variables")
-            ]
-        for group in _ancestors(repo):
-            found += await self._group_secrets(repo, group)
-        return sorted(found, key=lambda s: (SCOPE_ORDER[s.scope], s.scope_name, s.name))
+        return await self._secrets.secrets(repo)
 
     async def ci_files(self, repo: str, ref: str | None = None) -> list[CiFile]:
-        root = await self._file(repo, CI_FILE, ref)
-        if root is None:
-            await self._require_project(repo)
-            return []
-        files = {CI_FILE: root}
-        waiting = _local_includes(root)
-        while waiting and len(files) <= MAX_INCLUDES:
-            path = waiting.pop(0)
-            if path in files:
-                continue
-            text = await self._file(repo, path, ref)
-            if text is None:
-                continue
-            files[path] = text
-            waiting += _local_includes(text)
-        return [CiFile(path, files[path]) for path in sorted(files)]
+        return await self._secrets.ci_files(repo, ref)
 
     async def latest_runs(self, repo: str) -> dict[str, CiRun]:
-        with self._errors(repo, "repository", repo):
-            async for pipeline in self._iter(f"{_project(repo)}/pipelines"):
-                if pipeline.get("source") != CHILD_SOURCE:
-                    full = await self._api.getitem(_pipeline(repo, pipeline["id"]))
-                    return {CI_FILE: pipeline_run(full)}
-        return {}
+        return await self._secrets.latest_runs(repo)
 
     # Helpers
 
     async def _pipelines(self, repo: str, sha: str) -> list[Mapping[str, Any]]:
         """Every pipeline of the commit, newest first."""
         params: dict[str, str | bool] = {"sha": sha, "order_by": "id", "sort": "desc"}
-        return [p async for p in self._iter(f"{_project(repo)}/pipelines", params)]
+        return [p async for p in self._iter(f"{project_url(repo)}/pipelines", params)]
 
     async def _create(self, repo: str, ref: str, variables: Mapping[str, str]) -> CiRun:
         """A new pipeline on ``ref``: a merge request pipeline for a merge request's ref."""
@@ -255,50 +213,18 @@ class GitLabForge:
         if matched is not None:
             iid = matched.group(1)
             with self._errors(repo, "merge request", f"{repo}!{iid}"):
-                url = f"{_project(repo)}/merge_requests/{iid}/pipelines"
+                url = f"{project_url(repo)}/merge_requests/{iid}/pipelines"
                 return pipeline_run(await self._api.post(url, data=b""))
         body: dict[str, Any] = {"ref": ref}
         if variables:
             body["variables"] = [{"key": key, "value": value} for key, value in variables.items()]
         with self._errors(repo, "repository", repo):
-            return pipeline_run(await self._api.post(f"{_project(repo)}/pipeline", data=body))
-
-    async def _group_secrets(self, repo: str, group: str) -> list[CiSecret]:
-        """The variables of ``group``; none when it is no group or the token may not read it."""
-        try:
-            with self._errors(repo, "group", group):
-                url = f"/groups/{project_ref(group)}/variables"
-                return [_group_secret(group, variable) async for variable in self._iter(url)]
-        except NotFound:
-            return []
-        except ForgeError as exc:
-            if exc.status == 403:
-                return []
-            raise
-
-    async def _file(self, repo: str, path: str, ref: str | None) -> str | None:
-        """The raw text of a file at ``ref``; None when there is no such file."""
-        params: dict[str, str | bool] = {} if ref is None else {"ref": ref}
-        url = f"{_project(repo)}/repository/files/{project_ref(path)}/raw"
-        try:
-            with self._errors(repo, "file", path):
-                text = await self._api.getitem(url, params)
-        except NotFound:
-            return None
-        if isinstance(text, bytes):
-            return text.decode("utf-8", errors="replace")
-        return str(text) if text is not None else ""
-
-    async def _require_project(self, repo: str) -> None:
-        """Raise ``NotFound`` naming the project if the bot cannot see it."""
-        with self._errors(repo, "repository", repo):
-            await self._api.getitem(_project(repo))
+            return pipeline_run(await self._api.post(f"{project_url(repo)}/pipeline", data=body))
 
     def _iter(
         self, url: str, params: Mapping[str, str | bool] | None = None
     ) -> AsyncIterator[Mapping[str, Any]]:
-        """Every item of a list, page after page (100 a page)."""
-        return self._api.getiter(url, {"per_page": PER_PAGE, **(params or {})})
+        return pages(self._api, url, params)
 
     @contextmanager
     def _errors(self, repo: str, what: str, name: str) -> Iterator[None]:
@@ -319,14 +245,6 @@ class GitLabForge:
 
     def _run_errors(self, repo: str, run_id: str) -> AbstractContextManager[None]:
         return self._errors(repo, "run", f"{run_id} in {repo}")
-
-
-def _project(repo: str) -> str:
-    return f"/projects/{project_ref(repo)}"
-
-
-def _pipeline(repo: str, pipeline_id: object) -> str:
-    return f"{_project(repo)}/pipelines/{pipeline_id}"
 
 
 def _id(repo: str, run_id: str) -> int:
@@ -403,65 +321,3 @@ def _status_check(status: Mapping[str, Any]) -> Check:
 def _job(job: Mapping[str, Any]) -> Job:
     state, conclusion = job_conclusion(job)
     return Job(name=str(job["name"]), state=state, conclusion=conclusion, url=job.get("web_url"))
-
-
-def _flags(variable: Mapping[str, Any]) -> list[str]:
-    """A variable's flags by name; its value is never read."""
-    flags = [flag for flag in VARIABLE_FLAGS if variable.get(flag) is True]
-    if variable.get("variable_type") == "file":
-        flags.append("file")
-    return flags
-
-
-def _project_secret(repo: str, variable: Mapping[str, Any]) -> CiSecret:
-    scope = str(variable.get("environment_scope") or ALL_ENVIRONMENTS)
-    everywhere = scope == ALL_ENVIRONMENTS
-    return CiSecret(
-        name=str(variable["key"]),
-        scope=SecretScope.REPOSITORY if everywhere else SecretScope.ENVIRONMENT,
-        scope_name=repo if everywhere else scope,
-        attributes=tuple(sorted(_flags(variable))),
-    )
-
-
-def _group_secret(group: str, variable: Mapping[str, Any]) -> CiSecret:
-    flags = _flags(variable)
-    scope = str(variable.get("environment_scope") or ALL_ENVIRONMENTS)
-    if scope != ALL_ENVIRONMENTS:
-        flags.append(f"environment:{scope}")
-    return CiSecret(
-        name=str(variable["key"]),
-        scope=SecretScope.ORGANIZATION,
-        scope_name=group,
-        attributes=tuple(sorted(flags)),
-    )
-
-
-def _ancestors(repo: str) -> list[str]:
-    """The groups above a project, nearest first: ``a/b/c`` -> ``a/b``, ``a``."""
-    parts = repo.split("/")[:-1]
-    return ["/".join(parts[:end]) for end in range(len(parts), 0, -1)]
-
-
-def _local_includes(text: str) -> list[str]:
-    """The repository paths a CI file includes locally (no wildcards), in order."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return []
-    if not isinstance(document, Mapping):
-        return []
-    entries = document.get("include") or []
-    if not isinstance(entries, list):
-        entries = [entries]
-    paths = []
-    for entry in entries:
-        if isinstance(entry, str) and "://" not in entry:
-            path = entry
-        elif isinstance(entry, Mapping) and isinstance(entry.get("local"), str):
-            path = entry["local"]
-        else:
-            continue
-        if "*" not in path:
-            paths.append(path.lstrip("/"))
-    return paths

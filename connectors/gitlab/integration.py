@@ -35,14 +35,13 @@ from bot.platforms import StartupError
 from bot.store.gates import GateStore
 from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.front_door import front_door
+from connectors.gitlab.api import GitLabApi
 from connectors.gitlab.ci_events import decode_ci
-from connectors.gitlab.client import GitLabApi
-from connectors.gitlab.connector import GitLabConnector
-from connectors.gitlab.events import Identity
+from connectors.gitlab.client import GitLabConnector
 from connectors.gitlab.forge import GitLabForge
+from connectors.gitlab.inbound import WebhookReceiver
 from connectors.gitlab.permissions import GitLabAuthorizer
-from connectors.gitlab.tokens import signing_key
-from connectors.gitlab.webhook import WebhookReceiver
+from connectors.gitlab.protocol import Identity, signing_key
 
 RECEIVER = web.AppKey("gitlab_receiver", WebhookReceiver)
 ROUTE = "/webhooks/gitlab"

@@ -31,9 +31,9 @@ from gidgetlab.exceptions import HTTPException
 from bot.clock import Clock
 from bot.messages import Actor, Forge, Level, Platform, Target
 from bot.permissions import PermissionUnavailable
-from bot.pipeline.delivery import RateLimited
-from connectors.gitlab.client import GitLabApi, failed_response_headers, project_ref
+from connectors.gitlab.api import GitLabApi, failed_response_headers, project_ref
 from connectors.gitlab.errors import rate_limit_wait
+from connectors.rate_limits import ask_through_limits
 
 CACHE_PRUNE_AT = 10_000
 MAX_LOOKUPS = 4
@@ -99,26 +99,24 @@ class GitLabAuthorizer:
         return level_of(int(member.get("access_level") or 0))
 
     async def _member(self, repo: str, url: str) -> Any:
-        waited = 0.0
-        for lookup in range(1, MAX_LOOKUPS + 1):
-            try:
-                return await self._api.getitem(url)
-            except (HTTPException, RateLimited) as exc:
-                if isinstance(exc, RateLimited):
-                    wait: float | None = exc.retry_after
-                else:
-                    now = self._clock.now().timestamp()
-                    wait = rate_limit_wait(exc, now, failed_response_headers(exc))
-                if wait is None:
-                    if isinstance(exc, HTTPException) and int(exc.status_code) >= 500:
-                        reason = f"GitLab answered {int(exc.status_code)}"
-                        raise PermissionUnavailable(repo, reason) from exc
-                    raise
-                if lookup == MAX_LOOKUPS or waited + wait > self._budget:
-                    raise PermissionUnavailable(repo, "GitLab rate limit", wait) from exc
-                await self._sleep(wait)
-                waited += wait
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                reason = f"GitLab could not be reached ({type(exc).__name__})"
+        def wait_of(exc: Exception) -> float | None:
+            now = self._clock.now().timestamp()
+            return rate_limit_wait(exc, now, failed_response_headers(exc))
+
+        try:
+            return await ask_through_limits(
+                lambda: self._api.getitem(url),
+                wait_of=wait_of,
+                budget=self._budget,
+                max_asks=MAX_LOOKUPS,
+                sleep=self._sleep,
+                give_up=lambda _, wait: PermissionUnavailable(repo, "GitLab rate limit", wait),
+            )
+        except HTTPException as exc:
+            if int(exc.status_code) >= 500:
+                reason = f"GitLab answered {int(exc.status_code)}"
                 raise PermissionUnavailable(repo, reason) from exc
-        raise AssertionError("unreachable: the last lookup returns or raises")
+            raise
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            reason = f"GitLab could not be reached ({type(exc).__name__})"
+            raise PermissionUnavailable(repo, reason) from exc

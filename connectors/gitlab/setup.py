@@ -25,7 +25,7 @@ import aiohttp
 from gidgetlab.exceptions import HTTPException as GitLabHTTPException
 
 from bot.config import Config
-from connectors.gitlab.client import GitLabApi, project_ref
+from connectors.gitlab.api import GitLabApi, project_ref
 from connectors.gitlab.integration import ROUTE, requester
 
 HOOK_FLAGS = {

@@ -54,8 +54,8 @@ from bot.metrics import Counter
 from bot.pipeline.assembly import Pipeline
 from connectors import budget
 from connectors.forge_intake import submit_comment
-from connectors.gitlab import tokens
-from connectors.gitlab.events import (
+from connectors.gitlab import protocol
+from connectors.gitlab.protocol import (
     CiDecoder,
     CiUpdate,
     Commands,
@@ -113,7 +113,7 @@ class WebhookReceiver:
 
     async def handle(self, request: web.Request) -> web.Response:
         given = request.headers.getall(TOKEN_HEADER, [])
-        if len(given) != 1 or not tokens.token_matches(given[0], self.tokens):
+        if len(given) != 1 or not protocol.token_matches(given[0], self.tokens):
             self.rejections.reject("duplicate_token" if len(given) > 1 else "bad_token")
             return _error(401, "invalid token")
         limits = BodyLimits(max_bytes=self.max_body_bytes, read_timeout=self.body_timeout)
@@ -159,12 +159,12 @@ class WebhookReceiver:
     def _signature_holds(self, request: web.Request, body: bytes) -> bool:
         if not self.signing_tokens:
             return True  # nothing to check against: the token alone authenticates
-        verdict = tokens.check_signature(
+        verdict = protocol.check_signature(
             body, request.headers, self.signing_tokens, self.clock.now()
         )
-        if verdict is tokens.Signature.ABSENT:
+        if verdict is protocol.Signature.ABSENT:
             return not self.require_signature
-        return verdict is tokens.Signature.VALID
+        return verdict is protocol.Signature.VALID
 
     async def _act(self, decoded: Any, event: str) -> web.Response:
         if isinstance(decoded, Invalid):
