@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.shell.lines import command_text, is_exit, prefixes_for
+from connectors.shell.protocol import command_text, is_exit, prefixes_for
 
 PREFIXES = prefixes_for("chatops", "/chatops")
 

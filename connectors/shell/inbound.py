@@ -7,7 +7,7 @@ of input. It claims only its own rows, so it can share a database with a
 running server (or another shell) without taking or printing their work.
 It works interactively (a prompt on a terminal) and from a pipe:
 ``echo ping | chatops shell`` prints the reply and exits 0. A line may start with the
-bot's mention or slash command (``@chatops ping``), as in a chat (``lines``).
+bot's mention or slash command (``@chatops ping``), as in a chat (``protocol``).
 
 Replies go to one channel per shell user (``local:<user>``), not per session: a channel
 default (``use``) and subscriptions made in one session belong to the next one too.
@@ -26,7 +26,7 @@ from bot.pipeline.assembly import Pipeline
 from bot.pipeline.worker import reply_key
 from bot.store.models import OutboxItem, OutboxStatus
 from connectors.shell.client import ShellConnector
-from connectors.shell.lines import command_text
+from connectors.shell.protocol import command_text
 
 PROMPT = "chatops> "
 IDLE_PAUSE = 0.02
