@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.store.models import InboxItem, OutboxItem, OutboxStatus
@@ -17,6 +17,7 @@ from tests.fakes.discord import FakeDiscord, message_payload
 from tests.fakes.discord_app import SIGNING_KEY, RunningBot, running_bot
 from tests.fakes.server import checked
 from tests.fakes.waiting import wait_until
+from tests.fuzzing import FUZZ_SETTINGS, fuzzed, json_bodies, json_values
 
 
 @pytest.fixture
@@ -106,45 +107,25 @@ async def test_a_mention_with_40_commands_runs_ten_and_posts_one_notice(
 def test_fuzzed_interaction_requests_never_get_a_5xx_or_a_traceback(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with asyncio.Runner() as runner:
-        fake_cm = checked(FakeDiscord())
-        fake = runner.run(fake_cm.__aenter__())
-        bot_cm = running_bot(database_url, fake, gateway=False)
-        bot = runner.run(bot_cm.__aenter__())
-        try:
-            caplog.set_level(logging.WARNING)
-            fuzz(runner, bot)
-        finally:
-            runner.run(bot_cm.__aexit__(None, None, None))
-            runner.run(fake_cm.__aexit__(None, None, None))
-    failures = [r for r in caplog.records if r.exc_info is not None or r.levelno >= logging.ERROR]
-    assert failures == []
+    assert fuzzed(fuzz_target(database_url), caplog, fuzz) == []
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                ["id", "type", "token", "data", "member", "user", "channel_id", "name"]
-            ),
-            children,
-            max_size=6,
-        )
-    ),
-    max_leaves=25,
-)
+@asynccontextmanager
+async def fuzz_target(database_url: str) -> AsyncIterator[RunningBot]:
+    async with (
+        checked(FakeDiscord()) as fake,
+        running_bot(database_url, fake, gateway=False) as bot,
+    ):
+        yield bot
+
+
+JSON_VALUES = json_values(["id", "type", "token", "data", "member", "user", "channel_id", "name"])
 
 
 def fuzz(runner: asyncio.Runner, bot: RunningBot) -> None:
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @FUZZ_SETTINGS
     @given(
-        body=st.one_of(st.binary(max_size=300), JSON_VALUES.map(lambda v: json.dumps(v).encode())),
+        body=json_bodies(JSON_VALUES),
         sign=st.booleans(),
         timestamp=st.one_of(st.none(), st.text(max_size=12), st.integers().map(str)),
     )

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 
@@ -31,6 +31,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_state import Reaction
 from tests.fakes.waiting import wait_until
+from tests.fuzzing import FUZZ_SETTINGS, fuzzed, json_bodies, json_values
 from tests.github_stack import SECRET, TOKEN, Stack, github_config, github_stack, migrate
 
 REPO = "Codertocat/Hello-World"
@@ -374,33 +375,22 @@ async def test_a_flood_of_bad_signatures_is_counted_and_logged_once(
         )
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "action",
-                    "comment",
-                    "body",
-                    "user",
-                    "login",
-                    "id",
-                    "issue",
-                    "number",
-                    "repository",
-                    "full_name",
-                    "installation",
-                    "pull_request",
-                    "hook_id",
-                ]
-            ),
-            children,
-            max_size=6,
-        )
-    ),
-    max_leaves=25,
+JSON_VALUES = json_values(
+    [
+        "action",
+        "comment",
+        "body",
+        "user",
+        "login",
+        "id",
+        "issue",
+        "number",
+        "repository",
+        "full_name",
+        "installation",
+        "pull_request",
+        "hook_id",
+    ]
 )
 EVENTS = st.sampled_from(
     [
@@ -421,27 +411,14 @@ def test_fuzzed_deliveries_never_get_a_5xx_or_a_traceback(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Hypothesis on event headers and bodies, signed and not: every answer is below 500."""
-    with asyncio.Runner() as runner:
-        stack_cm = github_stack(database_url)
-        stack = runner.run(stack_cm.__aenter__())
-        try:
-            caplog.set_level(logging.WARNING)
-            fuzz(runner, stack)
-        finally:
-            runner.run(stack_cm.__aexit__(None, None, None))
-    failures = [r for r in caplog.records if r.exc_info is not None or r.levelno >= logging.ERROR]
-    assert failures == []
+    assert fuzzed(github_stack(database_url), caplog, fuzz) == []
 
 
 def fuzz(runner: asyncio.Runner, stack: Stack) -> None:
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @FUZZ_SETTINGS
     @given(
         event=EVENTS,
-        body=st.one_of(st.binary(max_size=300), JSON_VALUES.map(lambda v: json.dumps(v).encode())),
+        body=json_bodies(JSON_VALUES),
         sign=st.booleans(),
         delivery=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=40),
     )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict
 
@@ -16,6 +15,7 @@ from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import version
 from connectors.markdown import marker_comment
 from tests.fakes.waiting import wait_until
+from tests.fuzzing import FUZZ_SETTINGS, fuzzed, json_bodies, json_values
 from tests.gitlab_stack import MR_IID, PROJECT, WEBHOOK_TOKEN, Stack, gitlab_stack
 
 MR = f"merge_requests/{MR_IID}"
@@ -160,36 +160,25 @@ async def test_json_nested_50000_deep_is_a_400(database_url: str) -> None:
         assert (response.status, await response.json()) == (400, {"error": "malformed payload"})
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "object_kind",
-                    "object_attributes",
-                    "note",
-                    "noteable_type",
-                    "id",
-                    "iid",
-                    "user",
-                    "username",
-                    "project",
-                    "path_with_namespace",
-                    "merge_request",
-                    "issue",
-                    "action",
-                    "system",
-                    "builds",
-                    "status",
-                ]
-            ),
-            children,
-            max_size=6,
-        )
-    ),
-    max_leaves=25,
+JSON_VALUES = json_values(
+    [
+        "object_kind",
+        "object_attributes",
+        "note",
+        "noteable_type",
+        "id",
+        "iid",
+        "user",
+        "username",
+        "project",
+        "path_with_namespace",
+        "merge_request",
+        "issue",
+        "action",
+        "system",
+        "builds",
+        "status",
+    ]
 )
 EVENTS = st.sampled_from(
     ["Note Hook", "Pipeline Hook", "Merge Request Hook", "Push Hook"]
@@ -201,27 +190,14 @@ def test_fuzzed_deliveries_never_get_a_5xx_or_a_traceback(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Hypothesis on event headers and bodies, with and without the token: never a 5xx."""
-    with asyncio.Runner() as runner:
-        stack_cm = gitlab_stack(database_url)
-        stack = runner.run(stack_cm.__aenter__())
-        try:
-            caplog.set_level(logging.WARNING)
-            fuzz(runner, stack)
-        finally:
-            runner.run(stack_cm.__aexit__(None, None, None))
-    failures = [r for r in caplog.records if r.exc_info is not None or r.levelno >= logging.ERROR]
-    assert failures == []
+    assert fuzzed(gitlab_stack(database_url), caplog, fuzz) == []
 
 
 def fuzz(runner: asyncio.Runner, stack: Stack) -> None:
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @FUZZ_SETTINGS
     @given(
         event=EVENTS,
-        body=st.one_of(st.binary(max_size=300), JSON_VALUES.map(lambda v: json.dumps(v).encode())),
+        body=json_bodies(JSON_VALUES),
         token=st.booleans(),
     )
     def check(event: str, body: bytes, token: bool) -> None:

@@ -9,11 +9,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.store.models import InboxItem, OutboxItem
@@ -28,6 +29,7 @@ from tests.fakes.slack_app import (
     signed,
     slack_settings,
 )
+from tests.fuzzing import FUZZ_SETTINGS, fuzzed, json_bodies, json_values
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -225,47 +227,31 @@ def test_fuzzed_requests_never_get_a_5xx_or_a_traceback(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Hypothesis on headers and bodies, signed and not: every answer is below 500."""
-    with asyncio.Runner() as runner:
-        fake_cm = FakeSlack()
-        fake = runner.run(fake_cm.__aenter__())
-        app_cm = running_app(database_url, slack_settings(fake), FakeClock())
-        client = runner.run(app_cm.__aenter__())
-        try:
-            caplog.set_level(logging.WARNING)
-            fuzz(runner, client)
-        finally:
-            runner.run(app_cm.__aexit__(None, None, None))
-            runner.run(fake_cm.__aexit__(None, None, None))
-    tracebacks = [r for r in caplog.records if r.exc_info is not None or r.levelno >= logging.ERROR]
-    assert tracebacks == []
+    assert fuzzed(fuzz_target(database_url), caplog, fuzz) == []
 
 
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                ["type", "event", "text", "user", "team_id", "event_id", "payload", "channel"]
-            ),
-            children,
-            max_size=5,
-        )
-    ),
+@asynccontextmanager
+async def fuzz_target(database_url: str) -> AsyncIterator[TestClient[Any, Any]]:
+    async with (
+        FakeSlack() as fake,
+        running_app(database_url, slack_settings(fake), FakeClock()) as client,
+    ):
+        yield client
+
+
+JSON_VALUES = json_values(
+    ["type", "event", "text", "user", "team_id", "event_id", "payload", "channel"],
+    floats=True,
+    max_keys=5,
     max_leaves=20,
 )
 
 
 def fuzz(runner: asyncio.Runner, client: TestClient[Any, Any]) -> None:
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @FUZZ_SETTINGS
     @given(
         body=st.one_of(
-            st.binary(max_size=300),
-            JSON_VALUES.map(lambda v: json.dumps(v).encode()),
+            json_bodies(JSON_VALUES),
             st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=5).map(
                 lambda d: form_body(d).encode()
             ),
