@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot.clock import Clock
 from bot.forge import Forges
 from bot.messages import Actor, Invocation, Level, Outgoing, Reply, ReplyTarget, Target
+from bot.pipeline.keys import followup_key
 
 if TYPE_CHECKING:
     from bot.router import Command
@@ -53,7 +54,7 @@ class Context:
     def also_send(self, target: ReplyTarget, reply: Reply, name: str) -> None:
         """Queue ``reply`` to ``target`` with this command's answer; ``name`` is unique per
         message within one command (it makes the outbox key, so a retry sends nothing new)."""
-        key = f"{name}:{self.invocation.id}"
+        key = followup_key(name, self.invocation.id)
         if any(message.key == key for message in self.followups):
             raise ValueError(f"a follow-up named {name!r} was already queued")
         self.followups.append(

@@ -365,12 +365,16 @@ class Reply:
 class OutgoingKind(enum.StrEnum):
     """What a connector does with an outbox row.
 
-    ``MESSAGE`` posts (or edits) the ``Reply``. ``ACKNOWLEDGEMENT`` marks the message in
-    ``target.message`` as received, in the platform's own way (a 👀 reaction on GitHub, an
-    award emoji on GitLab); its ``Reply`` is empty and unused.
+    ``MESSAGE`` posts (or edits) the ``Reply``. ``REPLY`` does too, and is the answer to
+    the invocation ``invocation_id`` itself, so a connector may use the platform's way of
+    answering a command (a Slack ``response_url``, a Discord interaction follow-up).
+    ``ACKNOWLEDGEMENT`` marks the message in ``target.message`` as received, in the
+    platform's own way (a 👀 reaction on GitHub, an award emoji on GitLab); its ``Reply``
+    is empty and unused.
     """
 
     MESSAGE = "message"
+    REPLY = "reply"
     ACKNOWLEDGEMENT = "acknowledgement"
 
 

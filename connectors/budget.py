@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.messages import Outgoing, Reply, ReplyTarget, Status
+from bot.pipeline.keys import notice_key
 from bot.storable import storable_target
 
 DEFAULT_MAX_COMMANDS = 10
@@ -112,7 +113,7 @@ def forge_notices(
         Outgoing(
             target=storable_target(quoting(shorten(line))),
             reply=too_long_reply(line, limits),
-            key=f"notice:{key}:{index}",
+            key=notice_key(key, index),
         )
         for index, line in plan.too_long
     ]
@@ -121,7 +122,7 @@ def forge_notices(
             Outgoing(
                 target=reply_to,
                 reply=over_budget_reply(plan, limits),
-                key=f"notice:{key}:rest",
+                key=notice_key(key, "rest"),
             )
         )
     return tuple(notices)

@@ -78,7 +78,13 @@ def interaction_reply(clock: FakeClock, token: str = "TOKEN_A") -> Outgoing:
         channel=CHANNEL,
         extra=((RECEIVED_HINT, clock.now().isoformat()), (TOKEN_HINT, token)),
     )
-    return Outgoing(target=target, reply=RUN_RESULT, key="reply:inv1", invocation_id="inv1")
+    return Outgoing(
+        target=target,
+        reply=RUN_RESULT,
+        key="reply:inv1",
+        invocation_id="inv1",
+        kind=OutgoingKind.REPLY,
+    )
 
 
 async def test_a_run_result_reaches_its_channel_through_the_outbox(

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
-from bot.messages import Platform, Reply, ReplyTarget
+from bot.messages import OutgoingKind, Platform, Reply, ReplyTarget
 from bot.store.database import APP_LABEL, Database, tortoise_config
 from bot.store.queues import OutboxQueue
 from bot.store.sql import Statement
@@ -34,14 +34,19 @@ async def test_the_claim_index_migration_upgrades_a_queue_with_rows_in_it(
             )
             await Statement(database, insert).count([key, target, reply, kind, now, now])
 
-        assert await database.migrate() == ["0007_queue_claim_indexes"]
+        assert await database.migrate() == ["0007_queue_claim_indexes", "0008_reply_kind"]
 
         _count, rows = await database.connection.execute_query(
-            "SELECT key, priority FROM chatops_outbox ORDER BY key"
+            "SELECT key, priority, kind FROM chatops_outbox ORDER BY key"
         )
-        assert [(row["key"], row["priority"]) for row in rows] == [("ack:2", 1), ("reply:1", 0)]
+        assert [(row["key"], row["priority"], row["kind"]) for row in rows] == [
+            ("ack:2", 1, "acknowledgement"),
+            ("reply:1", 0, "reply"),  # the answer to invocation 1, now said by its kind
+        ]
         # and the upgraded queue claims the reply first
         claims = await OutboxQueue(database).claim(now, timedelta(seconds=30), 1)
-        assert [claim.message.key for claim in claims] == ["reply:1"]
+        assert [(claim.message.key, claim.message.kind) for claim in claims] == [
+            ("reply:1", OutgoingKind.REPLY)
+        ]
     finally:
         await database.close()

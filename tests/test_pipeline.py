@@ -272,7 +272,7 @@ async def test_replies_for_a_platform_no_connector_serves_are_waiting_not_in_fli
 
 
 def test_backoff_is_full_jitter_capped_and_respects_retry_after() -> None:
-    from bot.pipeline.worker import Backoff
+    from bot.pipeline.retry import Backoff
 
     backoff = Backoff(base=1.0, cap=10.0)
     rng = random.Random(7)
@@ -334,7 +334,7 @@ async def test_acknowledged_submission_queues_one_acknowledgement_with_the_invoc
 
     # the reply goes first; the acknowledgement, now pointless, is dropped unsent
     assert [(m.key, m.kind, m.target) for m in connector.sent] == [
-        (f"reply:{first.id}", OutgoingKind.MESSAGE, first.reply_to),
+        (f"reply:{first.id}", OutgoingKind.REPLY, first.reply_to),
     ]
     acknowledgement = await OutboxItem.get(key=f"ack:{first.id}")
     assert (acknowledgement.status, acknowledgement.last_error) == (
@@ -360,7 +360,7 @@ async def test_an_acknowledgement_goes_out_while_its_command_is_still_running(
     await drain(pipeline, clock)
     assert [(m.key, m.kind) for m in connector.sent] == [
         (f"ack:{first.id}", OutgoingKind.ACKNOWLEDGEMENT),
-        (f"reply:{first.id}", OutgoingKind.MESSAGE),
+        (f"reply:{first.id}", OutgoingKind.REPLY),
     ]
 
 

@@ -88,7 +88,9 @@ def command_target(fake: FakeSlack, clock: FakeClock, **extra: str) -> ReplyTarg
 
 def message(reply: Reply, to: ReplyTarget) -> Outgoing:
     """The direct answer to invocation 1."""
-    return Outgoing(target=to, reply=reply, key="reply:1", invocation_id="1")
+    return Outgoing(
+        target=to, reply=reply, key="reply:1", invocation_id="1", kind=OutgoingKind.REPLY
+    )
 
 
 async def test_a_reply_in_a_thread_is_posted_there(

@@ -32,6 +32,7 @@ from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import FAILED_CONCLUSIONS, CiRunEvent, ForgeClient, ForgeError, Forges, Job
 from bot.messages import Outgoing
+from bot.pipeline.keys import run_summary_key
 from bot.store.models import RunState
 from bot.store.queues import OutboxQueue
 
@@ -150,5 +151,5 @@ class Notices:
         return Outgoing(
             target=client.thread(run.repo, run.number, sticky=SUMMARY_STICKY),
             reply=summary_reply(change, checks, runs, now),
-            key=f"run:{run.id}:summary",
+            key=run_summary_key(run.id),
         )

@@ -37,6 +37,7 @@ from bot.forge import (
     CiRunEvent,
 )
 from bot.messages import Forge, Outgoing, Place, Reply, ReplyTarget
+from bot.pipeline.keys import run_origin_key, run_subscriber_key
 from bot.store.models import RunState
 
 KEY_MAX = 255  # the outbox key column
@@ -249,7 +250,7 @@ def result_messages(
         out.append(summary)
     places = {(origin.target.platform, origin.target.channel) for origin in origins}
     out += [
-        Outgoing(target=sub.target, reply=result, key=f"run:{run_id}:sub:{sub.id}")
+        Outgoing(target=sub.target, reply=result, key=run_subscriber_key(run_id, sub.id))
         for sub in subscribers
         if (sub.target.platform, sub.target.channel) not in places
     ]
@@ -290,6 +291,6 @@ def _to_origin(run_id: int, origin: StoredOrigin, result: Reply) -> Outgoing:
     return Outgoing(
         target=origin.target,
         reply=result,
-        key=f"run:{run_id}:origin:{origin.id}",
+        key=run_origin_key(run_id, origin.id),
         invocation_id=origin.invocation_id,
     )

@@ -33,8 +33,11 @@ from bot.messages import Invocation, Outgoing, OutgoingKind, Platform, Reply
 from bot.metrics import Metrics
 from bot.permissions import Authorizer, ConfigAuthorizer
 from bot.pipeline.delivery import Connector
+from bot.pipeline.keys import acknowledgement_key
 from bot.pipeline.loop import Heartbeat, keep_busy
-from bot.pipeline.worker import Backoff, InboxWorker, OutboxSender, acknowledgement_key
+from bot.pipeline.retry import Backoff, RetryPolicy
+from bot.pipeline.sender import OutboxSender
+from bot.pipeline.worker import InboxWorker
 from bot.router import Command, Router
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue
@@ -206,8 +209,10 @@ def build_pipeline(
         connectors=connectors,
         clock=clock,
         lease=timedelta(seconds=config.outbox.lease_seconds),
-        max_attempts=config.outbox.max_attempts,
-        backoff=Backoff(base=config.outbox.backoff_base, cap=config.outbox.backoff_cap),
+        policy=RetryPolicy(
+            Backoff(base=config.outbox.backoff_base, cap=config.outbox.backoff_cap),
+            max_attempts=config.outbox.max_attempts,
+        ),
         concurrency=config.outbox.concurrency,
         metrics=metrics,
         log=log.getChild("outbox"),

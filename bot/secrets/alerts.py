@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 from bot.channels.store import Subscriber, Subscriptions, Topic
 from bot.clock import Clock
 from bot.messages import Forge, Outgoing, Reply
+from bot.pipeline.keys import secret_alert_key
 from bot.platforms import ScheduledJob
 from bot.secrets.alert_replies import expiry_alert_reply
 from bot.secrets.alert_store import AlertKey, SecretAlerts
@@ -208,7 +209,7 @@ async def _consider(
 
 def _messages(alert_id: int, audience: Sequence[Subscriber], reply: Reply) -> list[Outgoing]:
     return [
-        Outgoing(target=sub.target, reply=reply, key=f"secret-alert:{alert_id}:sub:{sub.id}")
+        Outgoing(target=sub.target, reply=reply, key=secret_alert_key(alert_id, sub.id))
         for sub in audience
     ]
 

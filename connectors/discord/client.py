@@ -227,9 +227,7 @@ class DiscordConnector:
             return False
         if self._clock.now() >= datetime.fromisoformat(received) + TOKEN_LIFETIME - TOKEN_MARGIN:
             return False
-        answers = (
-            message.invocation_id is not None and message.key == f"reply:{message.invocation_id}"
-        )
+        answers = message.kind is OutgoingKind.REPLY
         try:
             if answers:
                 await self._http.edit_original(self._application_id, token, payload)

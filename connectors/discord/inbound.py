@@ -42,6 +42,7 @@ from bot.clock import Clock
 from bot.messages import Invocation, Outgoing
 from bot.metrics import Counter
 from bot.pipeline.assembly import Pipeline
+from bot.pipeline.keys import notice_key
 from bot.storable import storable_invocation, storable_reply, storable_target
 from connectors import budget
 from connectors.discord.client import DiscordHTTP
@@ -137,7 +138,7 @@ class DiscordInbound:
             notice = Outgoing(
                 target=storable_target(invocation.reply_to),
                 reply=storable_reply(reply),
-                key=f"notice:{key}",
+                key=notice_key(key),
             )
             pipeline = self._pipeline()
             if await pipeline.outbox.enqueue(notice, self._clock.now()):

@@ -23,7 +23,7 @@ from typing import TextIO
 
 from bot.messages import Actor, Invocation, Place, Platform, ReplyTarget
 from bot.pipeline.assembly import Pipeline
-from bot.pipeline.worker import reply_key
+from bot.pipeline.keys import reply_key
 from bot.store.models import OutboxItem, OutboxStatus
 from connectors.shell.client import ShellConnector
 from connectors.shell.protocol import command_text

@@ -47,7 +47,6 @@ from bot.clock import Clock
 from bot.messages import Outgoing, OutgoingKind, Platform, ReplyTarget, Status
 from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.pipeline.rate_gate import RateGate
-from bot.pipeline.worker import reply_key
 from connectors.slack import protocol
 from connectors.slack.render import SlackMessage, render_reply
 from connectors.slack.threads import ThreadSubjects
@@ -177,7 +176,7 @@ def _private_to(message: Outgoing) -> str | None:
     if target.ephemeral_user is not None:
         return target.ephemeral_user
     via_command = target.hint(protocol.HINT_VIA) == protocol.VIA_COMMAND
-    answers = message.invocation_id is not None and message.key == reply_key(message.invocation_id)
+    answers = message.kind is OutgoingKind.REPLY
     if reply.ephemeral or (via_command and answers and reply.status is Status.ERROR):
         return target.hint(protocol.HINT_USER)
     return None

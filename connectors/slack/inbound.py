@@ -58,6 +58,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.clock import Clock
 from bot.messages import Invocation, Outgoing
+from bot.pipeline.keys import notice_key
 from bot.storable import storable_invocation, storable_reply, storable_target
 from connectors import budget
 from connectors.rejections import Rejections
@@ -179,7 +180,7 @@ class SlackInbound:
             return
         target = storable_target(first.reply_to)
         await self._notify(
-            Outgoing(target=target, reply=storable_reply(reply), key=f"notice:{key}")
+            Outgoing(target=target, reply=storable_reply(reply), key=notice_key(key))
         )
 
     async def ignore(self, ack: AsyncAck) -> None:
