@@ -69,6 +69,7 @@ from bot.messages import (
     Forge,
     Invocation,
     Outgoing,
+    Place,
     Platform,
     ReplyTarget,
     Target,
@@ -211,7 +212,11 @@ def decode(
     actor = Actor(platform=Platform.GITLAB, id=str(user_id), name=username)
     target = Target(repo=repo, kind=kind, number=iid, forge=Forge.GITLAB)
     reply_to = ReplyTarget(
-        platform=Platform.GITLAB, channel=repo, thread=place, message=str(note_id)
+        platform=Platform.GITLAB,
+        channel=repo,
+        thread=place,
+        message=str(note_id),
+        place=Place.THREAD,
     )
     key = f"gitlab:note:{note_id}"
     hints = ((HINT_DELIVERY, delivery.name()),) if delivery.name() else ()
@@ -227,6 +232,7 @@ def decode(
             thread=place,
             message=str(note_id),
             extra=(("quote", quote), *hints),
+            place=Place.THREAD,
         )
 
     invocations = tuple(
