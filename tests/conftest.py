@@ -4,6 +4,9 @@
 a fresh database per test (created and dropped here) and is skipped when
 ``CHATOPS_TEST_POSTGRES_URL`` is not set, except under CI (``CI`` set), where
 a missing URL fails instead, so PostgreSQL coverage cannot vanish silently.
+
+``snapshot`` compares a whole output with its file under ``tests/snapshots/``;
+``pytest --update-snapshots`` rewrites those files instead (``tests.snapshot``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,22 @@ import asyncpg
 import pytest
 
 from bot.store.database import Database, open_database
+from tests.snapshot import UPDATE_OPTION, Snapshot
 
 POSTGRES_ENV = "CHATOPS_TEST_POSTGRES_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        UPDATE_OPTION,
+        action="store_true",
+        help="rewrite the files under tests/snapshots/ from what the tests produce",
+    )
+
+
+@pytest.fixture
+def snapshot(request: pytest.FixtureRequest) -> Snapshot:
+    return Snapshot(update=bool(request.config.getoption(UPDATE_OPTION)))
 
 
 def _with_database(url: str, name: str) -> str:

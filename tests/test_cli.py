@@ -16,6 +16,7 @@ import pytest
 
 from bot.web import version
 from tests.shipped import MIGRATIONS, unapplied_message
+from tests.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -73,54 +74,12 @@ def test_shell_unclosed_quote_is_a_usage_error(workdir: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_shell_answers_lines_in_order_separated_by_blank_lines(workdir: Path) -> None:
+def test_shell_answers_lines_in_order_separated_by_blank_lines(
+    workdir: Path, snapshot: Snapshot
+) -> None:
     result = chatops("--config", str(EXAMPLE), "shell", cwd=workdir, stdin="help ping\n\nhelp\n")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (
-        "help: ping\n"
-        "Check that the bot is up; shows its version and uptime.\n"
-        "Needs read access.\n"
-        "Usage: ping\n"
-        "Examples: ping\n"
-        "\n"
-        "Commands you can run here\n"
-        "Your access level here is admin. Say `help COMMAND` for details.\n"
-        "command                                           what it does\n"
-        "help [COMMAND] [SUBCOMMAND]                       "
-        "List the commands you can run here, or explain one.\n"
-        "ping                                              "
-        "Check that the bot is up; shows its version and uptime.\n"
-        "rescan [TARGET]                                   "
-        "Run CI again on a pull request's head commit; the result follows here.\n"
-        "restart [TARGET]                                  "
-        "Cancel the CI running on a pull request, then run it again.\n"
-        "secrets ack NAME [--repo OWNER/REPO]              "
-        "Stop the alerts about a secret's current expiry date.\n"
-        "secrets audit [REPO]                              "
-        "Class every CI secret of a repository: expired, expiring, unused, ...\n"
-        "secrets expiring [--within DAYS]                  "
-        "List tracked secrets that expire soon, across this channel's repositories.\n"
-        "secrets snooze NAME DURATION [--repo OWNER/REPO]  "
-        "Hold a secret's expiry alerts back for a while.\n"
-        "secrets track NAME --expires DATE [OPTIONS]       "
-        "Record when a CI secret expires, who rotates it and where.\n"
-        "secrets untrack NAME [--repo OWNER/REPO]          "
-        "Forget a CI secret's expiry date; no more alerts about it.\n"
-        "secrets usage [TARGET]                            "
-        "Show which secrets a pull request's CI uses, per workflow and job.\n"
-        "status [TARGET]                                   "
-        "Show the CI state of a pull request's head commit.\n"
-        "subscribe OWNER/REPO [runs|alerts|all]            "
-        "Post a repository's run results and alerts in this channel.\n"
-        "subscriptions                                     "
-        "List the repositories this channel is subscribed to.\n"
-        "unsubscribe OWNER/REPO                            "
-        "Stop posting a repository's run results and alerts in this channel.\n"
-        "update [TARGET]                                   "
-        "Refresh the pull request's summary comment without starting anything.\n"
-        "use [OWNER/REPO] [--clear]                        "
-        "Show or set this channel's default repository (what #12 means here).\n"
-    )
+    snapshot.check("shell_help.txt", result.stdout)
 
 
 def test_check_config_names_the_broken_key(workdir: Path) -> None:
