@@ -18,6 +18,7 @@ from tests.fakes.clock import utc_minute
 from tests.fakes.github_state import Dispatch, Rerun
 from tests.fakes.waiting import wait_until
 from tests.github_stack import Stack, github_stack
+from tests.transcripts import CommentDoor, Transcript
 
 REPO = "Codertocat/Hello-World"
 AUTHOR = "Codertocat"
@@ -58,9 +59,9 @@ def seed_pull(stack: Stack, permission: str = "write") -> int:
     return github.add_workflow(REPO, "CI", ".github/workflows/ci.yml")
 
 
-async def say(stack: Stack, text: str, login: str = AUTHOR) -> None:
-    response = await stack.deliver("issue_comment", stack.comment(text, login=login))
-    assert response.status == 202, await response.text()
+def thread(stack: Stack) -> Transcript[None]:
+    """Pull request 1's conversation, where AUTHOR comments unless told otherwise."""
+    return Transcript(CommentDoor(stack), stack.clock, user=AUTHOR)
 
 
 async def complete(stack: Stack, run_id: int, **deliver: Any) -> dict[str, Any]:
@@ -77,7 +78,7 @@ async def test_rescan_dispatches_the_workflow_and_reports_the_result_in_the_thre
 ) -> None:
     async with github_stack(database_url, ci=WORKFLOW) as stack:
         seed_pull(stack)
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(2)  # 👀 and the answer
 
         assert stack.github.dispatches == [Dispatch(REPO, "ci.yml", BRANCH, {})]
@@ -139,10 +140,10 @@ async def test_two_rescans_within_the_window_share_one_run_and_both_name_it(
     async with github_stack(database_url, ci=WORKFLOW) as stack:
         seed_pull(stack)
         asked_at = stack.clock.now()
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(2)
         stack.clock.advance(30)
-        await say(stack, "@chatops rescan", login=AUTHOR)
+        await thread(stack).say("@chatops rescan", user=AUTHOR)
         await settled(4)
 
         assert len(stack.github.dispatches) == 1
@@ -174,7 +175,7 @@ async def test_status_lists_every_check_of_the_head_commit_with_its_state_and_li
         github.add_check_run(REPO, SHA, "e2e", status="in_progress")
         github.add_check_run(REPO, "0" * 40, "elsewhere", conclusion="failure")
         github.add_status(REPO, SHA, "ci/legacy", "pending", target_url="https://ci.example/1")
-        await say(stack, "@chatops status")
+        await thread(stack).say("@chatops status")
         await settled(2)
 
         [asked] = await InboxItem.all().values_list("invocation", flat=True)
@@ -199,7 +200,7 @@ async def test_an_unknown_repository_or_pull_request_is_named_in_the_reply(
 ) -> None:
     async with github_stack(database_url) as stack:
         seed_pull(stack, permission="read")
-        await say(stack, "@chatops status acme/missing#3\n@chatops status #99")
+        await thread(stack).say("@chatops status acme/missing#3\n@chatops status #99")
 
         async def both_answered() -> bool:
             return len(bot_comments(stack)) == 2
@@ -227,12 +228,12 @@ async def test_a_failing_forge_gets_a_clear_reply_and_leaves_no_run_behind(
     async with github_stack(database_url, ci=WORKFLOW) as stack:
         seed_pull(stack)
         stack.github.fail_next("actions/create-workflow-dispatch", 502, times=1)
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(2)
         stack.github.fail_next("pulls/get", 403, times=1)
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(4)
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(6)
 
         replies = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]
@@ -256,7 +257,7 @@ async def test_restart_cancels_the_running_workflow_then_runs_it_again(
         run_id = stack.github.add_workflow_run(
             REPO, workflow, SHA, BRANCH, status="in_progress", actor=AUTHOR
         )
-        await say(stack, "@chatops restart")
+        await thread(stack).say("@chatops restart")
         await settled(2)
 
         assert stack.github.cancellations == [(REPO, run_id)]
@@ -279,7 +280,7 @@ async def test_a_run_whose_completion_webhook_was_lost_is_settled_by_the_reconci
 ) -> None:
     async with github_stack(database_url, ci=WORKFLOW) as stack:
         seed_pull(stack)
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(2)
         [run] = stack.github.world.runs.values()
         stack.github.finish_workflow_run(run.id, "success")  # no webhook arrives
@@ -318,12 +319,12 @@ async def test_update_keeps_one_summary_comment_and_edits_it_in_place(
 ) -> None:
     async with github_stack(database_url) as stack:
         seed_pull(stack)
-        await say(stack, "@chatops update")
+        await thread(stack).say("@chatops update")
         await settled(3)  # 👀, the answer, the summary
         stack.github.add_check_run(REPO, SHA, "test", conclusion="success")
         stack.clock.advance(60)
         updated_at = stack.clock.now()
-        await say(stack, "@chatops update")
+        await thread(stack).say("@chatops update")
         await settled(6)
 
         comments = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]
@@ -352,9 +353,9 @@ async def test_rescan_refuses_a_merged_pull_request_and_status_needs_one(
     async with github_stack(database_url) as stack:
         stack.github.add_pull(REPO, 1, SHA, BRANCH, AUTHOR, state="closed", merged=True)
         stack.github.set_permission(REPO, AUTHOR, "write")
-        await say(stack, "@chatops rescan")
+        await thread(stack).say("@chatops rescan")
         await settled(2)
-        await say(stack, f"@chatops status {REPO}")
+        await thread(stack).say(f"@chatops status {REPO}")
         await settled(4)
 
         comments = [body.split("\n\n<!--")[0] for body in bot_comments(stack)]

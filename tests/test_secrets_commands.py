@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import pytest
@@ -28,6 +27,7 @@ from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
+from tests.transcripts import ShellDoor, Transcript
 
 REPO = "acme/web"
 SHA = "5f3e2d1c0b9a8877665544332211000fedcba987"
@@ -80,58 +80,55 @@ jobs:
 BROKEN = "jobs:\n  x: [\n"
 
 
-@dataclass
-class Shell:
-    github: FakeGitHub
-    clock: FakeClock
-    output: io.StringIO
-    session: ShellSession
-
-    async def say(self, lines: Sequence[str]) -> str:
-        start = len(self.output.getvalue())
-        for line in lines:
-            await self.session.run_line(line)
-        return self.output.getvalue()[start:]
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
 
 
 @pytest.fixture
-async def shell(database: Database) -> AsyncIterator[Shell]:
-    clock, output = FakeClock(NOW), io.StringIO()
+async def github(clock: FakeClock) -> AsyncIterator[FakeGitHub]:
     async with FakeGitHub(clock=clock.now) as github:
         github.add_token(TOKEN)
         github.add_repo(REPO)
-        config = Config(
-            permissions=PermissionsSettings(
-                grants=(PermissionGrant(level=Level.WRITE, platform="shell", users=("*",)),)
-            ),
-            github=GitHubSettings(
-                enabled=True,
-                api_url=github.url,
-                token=Secret("env:GITHUB_TOKEN", TOKEN),
-                webhook_secrets=(Secret("env:GITHUB_WEBHOOK_SECRET", "unused"),),
-            ),
-        )
-        log = logging.getLogger("tests.secrets_shell")
-        async with open_forges(config, clock, log) as forges:
-            connector = ShellConnector(output)
-            pipeline = build_pipeline(
-                config,
-                database,
-                commands=builtin_commands(),
-                connectors={Platform.SHELL: connector},
-                services=Services(
-                    clock=clock, started_at=clock.now(), version="3.0.0", forges=forges
-                ),
-                log=log,
-            )
-            session = ShellSession(pipeline, connector, user="operator", reply_timeout=10.0)
-            yield Shell(github, clock, output, session)
+        yield github
         assert github.violations == []
 
 
-async def seed(shell: Shell) -> None:
+@pytest.fixture
+async def shell(
+    database: Database, github: FakeGitHub, clock: FakeClock
+) -> AsyncIterator[Transcript[str]]:
+    """The operator's ``chatops shell`` session, with the fake GitHub as its forge."""
+    output = io.StringIO()
+    config = Config(
+        permissions=PermissionsSettings(
+            grants=(PermissionGrant(level=Level.WRITE, platform="shell", users=("*",)),)
+        ),
+        github=GitHubSettings(
+            enabled=True,
+            api_url=github.url,
+            token=Secret("env:GITHUB_TOKEN", TOKEN),
+            webhook_secrets=(Secret("env:GITHUB_WEBHOOK_SECRET", "unused"),),
+        ),
+    )
+    log = logging.getLogger("tests.secrets_shell")
+    async with open_forges(config, clock, log) as forges:
+        connector = ShellConnector(output)
+        pipeline = build_pipeline(
+            config,
+            database,
+            commands=builtin_commands(),
+            connectors={Platform.SHELL: connector},
+            services=Services(clock=clock, started_at=clock.now(), version="3.0.0", forges=forges),
+            log=log,
+        )
+        session = ShellSession(pipeline, connector, user="operator", reply_timeout=10.0)
+        yield Transcript(ShellDoor(session, output), clock, user="operator")
+
+
+async def seed(github: FakeGitHub) -> None:
     """One secret of each class in acme/web, as of 2026-11-21."""
-    github, secrets = shell.github, shell.github.secrets
+    secrets = github.secrets
     secrets.add_repo_secret(REPO, "OLD_KEY", created_at=RECENT)  # expired
     secrets.add_repo_secret(REPO, "NPM_TOKEN", created_at=RECENT)  # expiring
     secrets.add_repo_secret(REPO, "AWS_KEY", created_at=LONG_AGO)  # stale
@@ -176,10 +173,12 @@ async def seed(shell: Shell) -> None:
     )
 
 
-async def test_audit_lists_each_secret_under_its_class(shell: Shell) -> None:
-    await seed(shell)
+async def test_audit_lists_each_secret_under_its_class(
+    shell: Transcript[str], github: FakeGitHub
+) -> None:
+    await seed(github)
 
-    text = await shell.say(["secrets audit acme/web"])
+    text = await shell.text(["secrets audit acme/web"])
 
     assert text == (
         "Secrets audit for acme/web: 1 expired, 1 expiring, 1 undefined, 1 stale, 1 unused, 2"
@@ -207,8 +206,10 @@ async def test_audit_lists_each_secret_under_its_class(shell: Shell) -> None:
     )
 
 
-async def test_audit_uses_the_channel_default_and_says_when_there_is_none(shell: Shell) -> None:
-    text = await shell.say(["secrets audit", "use acme/web", "secrets audit"])
+async def test_audit_uses_the_channel_default_and_says_when_there_is_none(
+    shell: Transcript[str],
+) -> None:
+    text = await shell.text(["secrets audit", "use acme/web", "secrets audit"])
 
     assert text == (
         "Wrong arguments for `secrets audit`\n"
@@ -227,10 +228,12 @@ async def test_audit_uses_the_channel_default_and_says_when_there_is_none(shell:
     )
 
 
-async def test_expiring_lists_tracked_secrets_of_subscribed_repositories(shell: Shell) -> None:
-    await seed(shell)
+async def test_expiring_lists_tracked_secrets_of_subscribed_repositories(
+    shell: Transcript[str], github: FakeGitHub
+) -> None:
+    await seed(github)
 
-    text = await shell.say(
+    text = await shell.text(
         [
             "secrets expiring",
             "subscribe acme/web alerts",
@@ -277,13 +280,15 @@ async def test_expiring_lists_tracked_secrets_of_subscribed_repositories(shell: 
     )
 
 
-async def test_usage_reads_the_pull_requests_head_commit(shell: Shell) -> None:
-    await seed(shell)
-    shell.github.add_pull(REPO, 1, SHA, "rotate-npm", "octocat", title="Rotate npm")
+async def test_usage_reads_the_pull_requests_head_commit(
+    shell: Transcript[str], github: FakeGitHub
+) -> None:
+    await seed(github)
+    github.add_pull(REPO, 1, SHA, "rotate-npm", "octocat", title="Rotate npm")
     head_ci = CI.replace("secrets.OLD_KEY", "secrets.NEW_KEY")
-    shell.github.secrets.add_file(REPO, ".github/workflows/ci.yml", head_ci, ref=SHA)
+    github.secrets.add_file(REPO, ".github/workflows/ci.yml", head_ci, ref=SHA)
 
-    text = await shell.say(["secrets usage acme/web#1", "secrets usage acme/web#2"])
+    text = await shell.text(["secrets usage acme/web#1", "secrets usage acme/web#2"])
 
     assert text == (
         "Secrets used by acme/web#1: 4\n"

@@ -7,9 +7,7 @@ The router is the real one with the real resolver and stores (SQLite and Postgre
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
 
@@ -18,9 +16,7 @@ from bot.channels.store import ChannelDefaults, Subscriptions
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.context import Context, Services
 from bot.messages import (
-    Actor,
     Field,
-    Invocation,
     Level,
     Platform,
     Reply,
@@ -35,6 +31,7 @@ from bot.router import Command, Outcome, Router
 from bot.store.database import Database
 from bot.targets import TargetResolver
 from tests.fakes.clock import FakeClock, utc_minute
+from tests.transcripts import RouterDoor, Transcript
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,48 +62,22 @@ USE_USAGE = (
 )
 
 
-class Chat:
-    """A router and a clock; ``say`` dispatches one line as a user in a channel."""
-
-    def __init__(self, grants: tuple[PermissionGrant, ...] = (WRITERS,)) -> None:
-        self.clock = FakeClock()
-        self.router = Router(
-            [*builtin_commands(), ECHO, POKE],
-            authorizer=ConfigAuthorizer(PermissionsSettings(grants=grants)),
-            services=Services(clock=self.clock, started_at=self.clock.now(), version="1"),
-            handler_timeout=10.0,
-            log=logging.getLogger("tests.subscribe"),
-            resolver=TargetResolver(ChannelDefaults()),
-        )
-
-    async def say(
-        self,
-        text: str,
-        *,
-        user: str = "W1",
-        channel: str = "C1",
-        platform: Platform = Platform.SLACK,
-        thread: Target | None = None,
-    ) -> Outcome:
-        return await self.router.dispatch(
-            Invocation(
-                id=uuid.uuid4().hex,
-                platform=platform,
-                actor=Actor(platform=platform, id=user, name=f"{user.lower()}-name"),
-                text=text,
-                reply_to=ReplyTarget(platform=platform, channel=channel, thread="t1"),
-                delivery_key=uuid.uuid4().hex,
-                received_at=self.clock.now(),
-                target=thread,
-            )
-        )
-
-    async def reply(self, text: str, **kwargs: Any) -> Reply:
-        return (await self.say(text, **kwargs)).reply
+def router_chat(grants: tuple[PermissionGrant, ...] = (WRITERS,)) -> Transcript[Outcome]:
+    """The real router with a clock; W1 speaks in Slack channel C1 unless told otherwise."""
+    clock = FakeClock()
+    router = Router(
+        [*builtin_commands(), ECHO, POKE],
+        authorizer=ConfigAuthorizer(PermissionsSettings(grants=grants)),
+        services=Services(clock=clock, started_at=clock.now(), version="1"),
+        handler_timeout=10.0,
+        log=logging.getLogger("tests.subscribe"),
+        resolver=TargetResolver(ChannelDefaults()),
+    )
+    return Transcript(RouterDoor(router, clock), clock, user="W1")
 
 
 async def test_subscribe_list_change_and_unsubscribe(database: Database) -> None:
-    chat = Chat()
+    chat = router_chat()
     first = chat.clock.now()
 
     assert await chat.reply("subscribe Acme/Web") == Reply(
@@ -170,7 +141,7 @@ async def test_subscribe_list_change_and_unsubscribe(database: Database) -> None
 
 
 async def test_a_channel_without_subscriptions_gets_a_hint(database: Database) -> None:
-    chat = Chat()
+    chat = router_chat()
     await chat.say("subscribe acme/web", channel="C2")
 
     assert await chat.reply("subscriptions") == Reply(
@@ -182,7 +153,7 @@ async def test_a_channel_without_subscriptions_gets_a_hint(database: Database) -
 
 
 async def test_a_reader_may_list_but_not_subscribe(database: Database) -> None:
-    chat = Chat()
+    chat = router_chat()
     outcome = await chat.say("subscribe acme/web", user="R1")
 
     assert (outcome.result, outcome.reply) == (
@@ -225,7 +196,7 @@ BAD_SUBSCRIBE = [
 async def test_bad_subscribe_arguments_get_the_usage(
     database: Database, text: str, problem: str
 ) -> None:
-    outcome = await Chat().say(text)
+    outcome = await router_chat().say(text)
 
     assert (outcome.result, outcome.reply) == (
         "usage",
@@ -266,7 +237,9 @@ THREAD_REFUSALS = [
 @pytest.mark.parametrize(("text", "why"), THREAD_REFUSALS)
 async def test_a_forge_thread_is_not_a_channel(database: Database, text: str, why: str) -> None:
     thread = Target("acme/web", TargetKind.PULL_REQUEST, 12)
-    outcome = await Chat().say(text, platform=Platform.GITHUB, channel="acme/web", thread=thread)
+    outcome = await router_chat().say(
+        text, platform=Platform.GITHUB, channel="acme/web", thread=thread
+    )
 
     command = text.split()[0]
     assert (outcome.result, outcome.reply) == (
@@ -279,7 +252,7 @@ async def test_a_forge_thread_is_not_a_channel(database: Database, text: str, wh
 async def test_use_sets_the_default_that_short_targets_resolve_against(
     database: Database,
 ) -> None:
-    chat = Chat()
+    chat = router_chat()
 
     assert await chat.reply("use", user="R1") == Reply(
         title="This channel has no default repository",
@@ -316,7 +289,7 @@ async def test_use_sets_the_default_that_short_targets_resolve_against(
 async def test_a_gitlab_default_reads_bang_as_merge_request_and_hash_as_issue(
     database: Database,
 ) -> None:
-    chat = Chat()
+    chat = router_chat()
     await chat.say("use acme/web")
 
     assert await chat.reply("use gitlab:Group/Project", user="W2") == Reply(
@@ -334,7 +307,7 @@ async def test_a_gitlab_default_reads_bang_as_merge_request_and_hash_as_issue(
 
 
 async def test_use_clear_removes_the_default(database: Database) -> None:
-    chat = Chat()
+    chat = router_chat()
     await chat.say("use acme/web")
 
     assert await chat.reply("use --clear") == Reply(
@@ -353,7 +326,7 @@ async def test_use_clear_removes_the_default(database: Database) -> None:
 
 
 async def test_a_reader_may_see_but_not_set_or_clear_the_default(database: Database) -> None:
-    chat = Chat()
+    chat = router_chat()
     await chat.say("use acme/web")
 
     set_it = await chat.say("use other/api", user="R1")
@@ -389,7 +362,7 @@ BAD_USE = [
 
 @pytest.mark.parametrize(("text", "problem"), BAD_USE)
 async def test_bad_use_arguments_get_the_usage(database: Database, text: str, problem: str) -> None:
-    chat = Chat()
+    chat = router_chat()
 
     assert await chat.reply(text) == Reply(
         title="Wrong arguments for `use`",
@@ -404,7 +377,7 @@ async def test_the_permission_check_sees_the_repository_of_a_short_target(
     database: Database,
 ) -> None:
     scoped = PermissionGrant(level=Level.WRITE, platform="*", users=("S1",), repos=("acme/*",))
-    chat = Chat(grants=(WRITERS, scoped))
+    chat = router_chat(grants=(WRITERS, scoped))
     await chat.say("use acme/web", channel="C1")
     await chat.say("use other/web", channel="C2")
 
@@ -418,7 +391,7 @@ async def test_the_permission_check_sees_the_repository_of_a_short_target(
 async def test_a_short_target_in_a_forge_thread_ignores_the_channel_default(
     database: Database,
 ) -> None:
-    chat = Chat()
+    chat = router_chat()
     await chat.say("use other/api", channel="C1")
     thread = Target("acme/web", TargetKind.PULL_REQUEST, 12)
 

@@ -15,9 +15,9 @@ requests are answered), ``violations``, and answers and latency scripted per ope
 (``fail_next``, ``answer_next``, ``delay``: the route is the operation id, or an
 ``fnmatch`` pattern over operation ids), applied after auth and the body's contract. Here
 the catch-all route is the contract itself: a request matching no operation is the
-violation ``no such operation in the contract``. Responses carry GitHub's ``x-ratelimit-*`` headers.
-The App manifest flow's web pages and code conversion are served too
-(``github_manifest``). The helpers below seed and inspect state. Layout:
+violation ``no such operation in the contract``. Responses carry GitHub's
+``x-ratelimit-*`` headers. The App manifest flow's web pages and code conversion are
+served too (``github_manifest``). The helpers below seed and inspect state. Layout:
 ``github_contract`` (the spec), ``github_auth`` (JWTs and tokens), ``github_state`` (what
 is remembered), ``github_render`` (JSON shapes, as the spec's schemas name fields),
 ``github_handlers`` and ``github_ci`` (behaviour per operation). The fake's own tests
