@@ -10,9 +10,9 @@ from bot.clock import SystemClock
 from bot.config import Config, load_config
 from bot.doctor import diagnose, failed, render
 from connectors.doctor import platform_checks, webhook_platforms
+from tests.core.test_doctor import bot_web
 from tests.fakes.github import FakeGitHub
 from tests.github_stack import app_key, migrate
-from tests.test_doctor import bot_web
 
 APP_ID = 4242
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.config import parse_config
 from connectors.endpoints import startup_banner
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHATOPS = Path(sys.executable).parent / "chatops"
 KEY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 

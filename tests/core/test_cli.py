@@ -18,7 +18,7 @@ from bot.web import version
 from tests.shipped import MIGRATIONS, unapplied_message
 from tests.snapshot import Snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"
 TIMEOUT = 60.0
 

@@ -15,7 +15,7 @@ from bot.forge import CheckState, CiRun, CiRunEvent
 from bot.messages import Forge
 from connectors.gitlab.ci_events import decode_ci, job_conclusion, parse_time, status_of
 
-WEBHOOKS = Path(__file__).parent / "fixtures" / "gitlab" / "webhooks"
+WEBHOOKS = Path(__file__).parents[2] / "fixtures" / "gitlab" / "webhooks"
 SHA = "bcbb5ec396a2c0f828686f14fac9b80b780504f2"
 CREATED = datetime(2016, 8, 12, 15, 23, 28, tzinfo=UTC)
 FINISHED = datetime(2016, 8, 12, 15, 26, 29, tzinfo=UTC)

@@ -11,10 +11,16 @@ from bot.context import Context
 from bot.messages import Reply, Status
 from bot.router import Command
 from bot.store.models import OutboxItem, OutboxStatus
+from tests.connectors.github.test_github_webhook import (
+    AUTHOR,
+    REPO,
+    bot_comments,
+    invocation_ids,
+    pong_body,
+)
 from tests.fakes.github_state import Reaction
 from tests.fakes.waiting import wait_until
 from tests.github_stack import github_stack
-from tests.test_github_webhook import AUTHOR, REPO, bot_comments, invocation_ids, pong_body
 
 DELAY = 2.0
 

@@ -12,7 +12,7 @@ import pytest
 from bot.config import CiSettings, CiWorkflow, Config, ConfigError, parse_config
 from bot.messages import Forge
 
-EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 
 
 def parse(data: dict[str, Any], environ: dict[str, str] | None = None) -> Config:

@@ -16,11 +16,11 @@ from bot.permissions import PermissionUnavailable
 from connectors.gitlab.api import GitLabApi
 from connectors.gitlab.permissions import GitLabAuthorizer
 from connectors.markdown import marker_comment
+from tests.connectors.gitlab.test_gitlab_webhook import _sent, bot_notes, invocation_ids
 from tests.fakes.clock import FakeClock
 from tests.fakes.gitlab import FakeGitLab
 from tests.fakes.waiting import wait_until
 from tests.gitlab_stack import MR_IID, PROJECT, gitlab_stack
-from tests.test_gitlab_webhook import _sent, bot_notes, invocation_ids
 
 TOKEN = "glpat-permission-tests"
 REPO = "group/project"

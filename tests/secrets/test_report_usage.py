@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.secrets.usage_client import add_arguments, report_usage
 from tests.fakes.clock import FakeClock
-from tests.test_usage_api import (
+from tests.secrets.test_usage_api import (
     START,
     TOKENS,
     WEB_TOKEN,
@@ -32,7 +32,7 @@ from tests.test_usage_api import (
     use_rows,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENV = {"CHATOPS_USAGE_TOKEN": WEB_TOKEN}
 CLI_TIMEOUT = 60.0
 

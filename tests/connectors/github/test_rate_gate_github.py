@@ -25,6 +25,8 @@ from bot.store.models import InboxItem, InboxStatus, OutboxItem, OutboxStatus
 from connectors.github.integration import GitHubIntegration
 from connectors.github.protocol import sign
 from connectors.markdown import marker_comment
+from tests.connectors.github.test_github_app_mode import app_fake, app_settings, real_time_clock
+from tests.connectors.github.test_github_webhook import bot_comments, invocation_ids, pong_body
 from tests.fakes.github import Call, FakeGitHub
 from tests.fakes.waiting import wait_until
 from tests.github_stack import (
@@ -39,8 +41,6 @@ from tests.github_stack import (
     github_stack,
     migrate,
 )
-from tests.test_github_app_mode import app_fake, app_settings, real_time_clock
-from tests.test_github_webhook import bot_comments, invocation_ids, pong_body
 
 REPO = "Codertocat/Hello-World"
 AUTHOR = "Codertocat"

@@ -10,6 +10,7 @@ from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS, version
 from connectors.github.ci_events import NotTracked
 from connectors.markdown import marker_comment
+from tests.connectors.github.test_github_ci_events import EXPECTED as CI_UPDATES
 from tests.fakes.github_state import Reaction
 from tests.fakes.waiting import wait_until
 from tests.github_stack import (
@@ -19,7 +20,6 @@ from tests.github_stack import (
     example,
     github_stack,
 )
-from tests.test_github_ci_events import EXPECTED as CI_UPDATES
 
 REPO = "Codertocat/Hello-World"
 AUTHOR = "Codertocat"

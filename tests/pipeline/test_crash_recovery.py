@@ -21,7 +21,7 @@ from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector
 from tests.fakes.work import work_command
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROCESS_TIMEOUT = 120.0
 
 

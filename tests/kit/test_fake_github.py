@@ -35,7 +35,7 @@ APP_ID = "31337"
 TOKEN = "ghp_test_token"
 REPO = "acme/widgets"
 SHA = "a" * 40
-FIXTURES = Path(__file__).parent / "fixtures" / "github"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "github"
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.shipped import MIGRATIONS
 from tests.snapshot import Snapshot
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "config.example.toml"
 CHATOPS = Path(sys.executable).parent / "chatops"  # the venv's console script
 TIMEOUT = 60.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from bot.store.database import Database
+from tests.channels.test_subscribe_shell import shell
 from tests.fakes.clock import FakeClock, utc_minute
-from tests.test_subscribe_shell import shell
 
 
 async def test_a_later_session_sees_and_removes_what_an_earlier_one_set(

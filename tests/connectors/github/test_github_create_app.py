@@ -31,7 +31,7 @@ from connectors.github.create_app import (
 )
 from tests.fakes.github import FakeGitHub
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 PUBLIC_URL = "https://bot.example.com"
 
 

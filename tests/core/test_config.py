@@ -34,7 +34,7 @@ from bot.config.loader import _Loader
 from bot.config.overrides import _override_value
 from bot.messages import Level
 
-EXAMPLE = Path(__file__).parent.parent / "config.example.toml"
+EXAMPLE = Path(__file__).parents[2] / "config.example.toml"
 DB_URL = "postgres://chatops:hunter2-s3cret@db.internal:5432/chatops"
 
 
@@ -252,6 +252,10 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
         (
             {"outbox": {"backoff_base": 10, "backoff_cap": 5}},
             "outbox.backoff_cap: must be at least backoff_base (10), got 5",
+        ),
+        (
+            {"outbox": {"acknowledge_after": -1}},
+            "outbox.acknowledge_after: must be between 0 and 60, got -1",
         ),
         (
             {"scheduler": {"timezone": "Mars/Olympus"}},
@@ -891,6 +895,7 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "max_attempts": 8,
             "backoff_base": 1.0,
             "backoff_cap": 300.0,
+            "acknowledge_after": 2.0,
         },
         "scheduler": {
             "timezone": "UTC",

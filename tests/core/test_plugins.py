@@ -160,11 +160,11 @@ def test_a_plugin_that_cannot_be_loaded_is_named_and_nothing_starts(
 def test_a_feature_name_or_command_taken_twice_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install(tmp_path, monkeypatch, "ci = tests.test_plugins:SECOND_CI")
+    install(tmp_path, monkeypatch, "ci = tests.core.test_plugins:SECOND_CI")
     with pytest.raises(PluginError) as taken:
         load_features()
     assert str(taken.value) == (
-        "plugin 'ci' (tests.test_plugins:SECOND_CI, from chatops-example 0.1): "
+        "plugin 'ci' (tests.core.test_plugins:SECOND_CI, from chatops-example 0.1): "
         "a feature with that name is already loaded"
     )
     from bot.app import listed

@@ -31,9 +31,9 @@ from connectors.github.protocol import (
     sign,
     verify,
 )
-from tests.test_github_ci_events import EXPECTED as CI_UPDATES
+from tests.connectors.github.test_github_ci_events import EXPECTED as CI_UPDATES
 
-WEBHOOKS = Path(__file__).parent / "fixtures" / "github" / "webhooks"
+WEBHOOKS = Path(__file__).parents[2] / "fixtures" / "github" / "webhooks"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 IDENTITY = Identity(mentions=("@chatops", "@chatops-bot"), logins=frozenset({"chatops-bot"}))
 SECRET = "It's a Secret to Everybody"

@@ -28,12 +28,12 @@ from connectors.github.hooks import HookSecrets
 from connectors.github.inbound import WebhookReceiver
 from connectors.github.integration import open_github
 from connectors.github.protocol import Identity, sign
+from tests.connectors.github.test_github_forge import TOKEN, settings
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub
 from tests.github_payloads import workflow_run_payload
-from tests.test_github_forge import TOKEN, settings
 
-WEBHOOKS = Path(__file__).parent / "fixtures" / "github" / "webhooks"
+WEBHOOKS = Path(__file__).parents[2] / "fixtures" / "github" / "webhooks"
 SECRET = "ci webhook secret"
 OCTO = "octo-org/octo-repo"
 HELLO = "Codertocat/Hello-World"

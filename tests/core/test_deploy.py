@@ -21,7 +21,7 @@ from bot.app import create_app
 from bot.config import load_config, parse_config
 from bot.config.settings import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
 
