@@ -15,8 +15,12 @@ API takes URL-encoded as ``:id``. Each method is one or a few REST calls:
 - ``checks``: the jobs of those pipelines (kind ``job``; retried jobs left out, as GitLab
   does), then the external commit statuses of the commit (kind ``status``): statuses that
   are not one of those jobs and belong to one of those pipelines or to an ``external`` one.
-- ``ci_run``, ``jobs``, ``cancel`` on one pipeline; GitLab leaves a finished pipeline
-  as it is when asked to cancel it, so ``cancel`` says True whenever GitLab accepts.
+- ``ci_run``, ``jobs``, ``cancel`` on one pipeline. GitLab accepts a cancel of a finished
+  pipeline, leaves it as it is and answers with it, so ``cancel`` reads the answer: a
+  pipeline that ``success``, ``failed``, ``skipped`` or waits on a ``manual`` job had
+  finished (False). One we stopped answers ``canceling`` or ``canceled``, and so does one
+  cancelled before: that one cannot be told apart and counts as stopped (True); it is
+  stopped either way.
 - ``dispatched``: never. ``dispatch`` answers with the pipeline it creates, and a
   pipeline created through the API cannot be told from others created the same way.
 - ``rerun``: GitLab's retry (``POST .../retry``) restarts the failed and cancelled jobs of
@@ -75,6 +79,7 @@ from connectors.gitlab.ci_secrets import GitLabSecrets
 from connectors.gitlab.errors import PLATFORM, forge_error
 
 EXTERNAL_SOURCE = "external"
+CANCELED = "canceled"
 MERGE_REQUEST_REF = re.compile(r"refs/merge-requests/(\d+)/(?:head|merge|train)")
 CHANGE_STATES = {"closed": ChangeState.CLOSED, "merged": ChangeState.MERGED}
 
@@ -157,8 +162,10 @@ class GitLabForge:
 
     async def cancel(self, repo: str, run_id: str) -> bool:
         with self._run_errors(repo, run_id):
-            await self._api.post(pipeline_url(repo, _id(repo, run_id)) + "/cancel", data=b"")
-        return True
+            answer = await self._api.post(
+                pipeline_url(repo, _id(repo, run_id)) + "/cancel", data=b""
+            )
+        return _stopped(answer)
 
     async def dispatch(
         self, repo: str, workflow: str, ref: str, inputs: Mapping[str, str]
@@ -252,6 +259,13 @@ def _id(repo: str, run_id: str) -> int:
     if not run_id.isdigit():
         raise NotFound(PLATFORM, "run", f"{run_id} in {repo}")
     return int(run_id)
+
+
+def _stopped(answer: object) -> bool:
+    """Whether the pipeline a cancel answered with was still going (module docstring)."""
+    status = answer.get("status") if isinstance(answer, Mapping) else None
+    state, conclusion = status_of(status, pipeline=True)
+    return state is not CheckState.COMPLETED or conclusion == CANCELED
 
 
 def _int(value: object) -> int | None:

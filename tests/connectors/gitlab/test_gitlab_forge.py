@@ -328,6 +328,29 @@ async def test_cancel_cancels_the_pipeline(setup: Setup) -> None:
         await setup.forge.cancel(REPO, "12345")
 
 
+@pytest.mark.parametrize("status", ["success", "failed", "skipped", "manual"])
+async def test_cancel_of_a_finished_pipeline_says_nothing_was_left_to_cancel(
+    setup: Setup, status: str
+) -> None:
+    ci = setup.gitlab.ci
+    pipeline = ci.add_pipeline(REPO, SHA, "main", status=status)
+
+    assert await setup.forge.cancel(REPO, str(pipeline)) is False
+
+    assert ci.cancels == [(REPO, pipeline)]  # GitLab accepts it and leaves the pipeline be
+    assert ci.pipelines[pipeline].status == status
+
+
+async def test_cancel_of_a_cancelled_pipeline_counts_as_stopped(setup: Setup) -> None:
+    """Its answer reads like one the cancel stopped: ``canceled``."""
+    ci = setup.gitlab.ci
+    pipeline = ci.add_pipeline(REPO, SHA, "main", status="canceled")
+
+    assert await setup.forge.cancel(REPO, str(pipeline)) is True
+
+    assert ci.cancels == [(REPO, pipeline)]
+
+
 async def test_dispatch_on_a_merge_requests_branch_creates_a_merge_request_pipeline(
     setup: Setup,
 ) -> None:
