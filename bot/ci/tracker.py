@@ -1,9 +1,10 @@
 """The run tracker: start CI on a change, follow it, and tell everyone who asked.
 
-``RunTracker`` is the one object the rest of the bot holds for CI runs: what the CI
-commands call (``rescan``, ``restart``, ``runs_for``; ``ctx.services.runs``), what forge
-webhooks feed (``observe``, as the ``bot.forge.CiEventSink``) and what the
-``ci-reconcile`` job runs (``reconcile``). It only composes the parts, each with one job:
+``RunTracker`` is the one object the rest of the bot holds for CI runs. The CI feature
+(``bot.ci.feature``) builds one from what the host gives it and hands it to what uses
+it: the CI commands call it (``rescan``, ``restart``, ``runs_for``), forge webhooks feed it
+(``observe``, as the ``bot.forge.CiEventSink``) and the ``ci-reconcile`` job runs it
+(``reconcile``). It only composes the parts, each with one job:
 
 - ``bot.ci.plan``: the decisions, pure (what to start, what an update means, who hears what);
 - ``bot.ci.start``: ``rescan`` and ``restart``, once per invocation;

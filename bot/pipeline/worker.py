@@ -2,8 +2,8 @@
 
 ``InboxWorker`` claims accepted invocations under a lease, runs them through the router,
 and completes each in one transaction that marks it done and enqueues its reply (kind
-``REPLY``, key ``reply_key``), its follow-ups and its audit entry. The replies are then
-the outbox sender's (``bot.pipeline.sender``).
+``REPLY``, key ``bot.pipeline.keys.reply_key``), its follow-ups and its audit entry. The
+replies are then the outbox sender's (``bot.pipeline.sender``).
 
 Invariants:
 - A command whose worker died mid-way is picked up again when its lease expires; one

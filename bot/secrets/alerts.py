@@ -1,7 +1,8 @@
 """The scheduled expiry-alert job: each (secret, threshold, expiry date) alerted exactly once.
 
-``send_expiry_alerts(deps, now)`` is a plain async function (``bot.web`` schedules it on
-``[secrets] alert_cron`` in ``[secrets] timezone`` and runs it once at start-up). It pages
+``send_expiry_alerts(deps, now)`` is a plain async function; ``expiry_alert_schedule``
+makes it the job the secrets feature (``bot.secrets.feature``) hands the scheduler, on
+``[secrets] alert_cron`` in ``[secrets] timezone`` and once at start-up. It pages
 through the tracked secrets that expire within the largest threshold
 (``SecretRegistry.expiring``, by id, ``page_size`` at a time) and, for each:
 

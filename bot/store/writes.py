@@ -22,7 +22,7 @@ the ORM's own queries do, whatever the back end.
 
 Values are given already in the database's terms: ``db_time`` for timestamps, ``db_json``
 for JSON columns. The formats are the ORM's own, so rows written here read back through
-the models unchanged (``tests/test_store_writes.py`` checks both directions).
+the models unchanged (``tests/store/test_store_writes.py`` checks both directions).
 
 Invariants:
 - All or nothing: after ``write_atomically`` returns, every write happened; after it
