@@ -24,37 +24,32 @@ next run of the alert job. Secret names are letters, digits and ``_`` (as both f
 allow); a rotation link must be an http(s) URL.
 
 Every answer is a whole ``Reply``; times come from ``ctx.clock``; no secret value is ever
-asked for or shown.
+asked for or shown. This module holds the arguments and the handlers;
+``commands.secret_tracking_input`` checks the words given, and
+``commands.secret_tracking_replies`` words the parts of the replies the commands share.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.channels.store import ChannelDefaults
 from bot.context import Context
 from bot.errors import UsageError
-from bot.messages import Field, Forge, Level, Link, Reply, Status, Target, TargetKind
+from bot.messages import Level, Reply, Status, Target, TargetKind
 from bot.router import Command
-from bot.secrets.alert_replies import days_phrase, repo_option
+from bot.secrets.alert_replies import days_phrase
 from bot.secrets.alert_store import SecretAlerts
 from bot.secrets.alerts import today_in
 from bot.secrets.settings import SecretsSettings
-from bot.secrets.store import SecretRegistry, Tracked
+from bot.secrets.store import SecretRegistry
+from commands import secret_tracking_input as inputs
+from commands import secret_tracking_replies as replies
+from commands.secret_tracking_replies import Secret
 
 SOURCE = "command"
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
-RELATIVE_DATE = re.compile(r"(\d{1,4})([dw])")
-DURATION = re.compile(r"(\d{1,4})([hdw])")
-UNIT_HOURS = {"h": 1, "d": 24, "w": 24 * 7}
-MAX_SNOOZE = timedelta(days=90)
-MAX_OWNER = 255
-MAX_URL = 1024
 
 _NAME_HELP = "the secret's name, as CI knows it"
 _REPO_HELP = "the repository (default: this thread's, or the channel's default)"
@@ -102,23 +97,6 @@ class SnoozeArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Secret:
-    """The secret a command is about: forge, repository (lower case) and name."""
-
-    forge: Forge
-    repo: str
-    name: str
-
-    @property
-    def shown(self) -> str:
-        return f"{self.name} in {self.repo}"
-
-    @property
-    def repo_option(self) -> str:
-        return repo_option(self.forge, self.repo)
-
-
 class SecretTrackingCommands:
     """The handlers, over the registry, the alert state and the channels' defaults."""
 
@@ -138,8 +116,8 @@ class SecretTrackingCommands:
         secret = await self._secret(ctx, args.name, args.repo)
         now = ctx.clock.now()
         today = today_in(self._settings.timezone, now)
-        expires_on = parse_expiry(args.expires, today)
-        owner, rotate_url = _owner(args.owner), _rotate_url(args.rotate_url)
+        expires_on = inputs.parse_expiry(args.expires, today)
+        owner, rotate_url = inputs.owner(args.owner), inputs.rotate_url(args.rotate_url)
         known = await self._registry.get(secret.forge, secret.repo, secret.name)
         if known is not None:  # a new date after rotation keeps who rotates it, and where
             owner = owner if args.owner is not None else known.owner
@@ -156,12 +134,12 @@ class SecretTrackingCommands:
             now=now,
         )
         days_left = (expires_on - today).days
-        paragraphs = [_when_alerted(self._settings, secret, days_left)]
+        paragraphs = [replies.when_alerted(self._settings, secret, days_left)]
         if previous is None:
             title, status = f"Tracking {secret.shown}", Status.OK
         else:
             title, status = f"Tracking of {secret.shown} updated", Status.OK
-            paragraphs.insert(0, _change(previous, expires_on))
+            paragraphs.insert(0, replies.change(previous, expires_on))
         if days_left < 0:
             status = Status.WARNING
             paragraphs.insert(
@@ -171,14 +149,14 @@ class SecretTrackingCommands:
             title=title,
             status=status,
             paragraphs=tuple(paragraphs),
-            fields=_fields(current, days_left),
-            links=_links(current),
+            fields=replies.fields(current, days_left),
+            links=replies.links(current),
         )
 
     async def untrack(self, ctx: Context, args: NameArgs) -> Reply:
         secret = await self._secret(ctx, args.name, args.repo)
         if not await self._registry.untrack(secret.forge, secret.repo, secret.name):
-            return _not_tracked(secret)
+            return replies.not_tracked(secret)
         return Reply(
             title=f"Stopped tracking {secret.shown}",
             status=Status.OK,
@@ -192,9 +170,9 @@ class SecretTrackingCommands:
         secret = await self._secret(ctx, args.name, args.repo)
         tracked = await self._alerts.ack(secret.forge, secret.repo, secret.name)
         if tracked is None:
-            return _not_tracked(secret)
+            return replies.not_tracked(secret)
         if tracked.expires_on is None:
-            return _no_expiry(secret)
+            return replies.no_expiry(secret)
         return Reply(
             title=f"Alerts for {secret.shown} acknowledged",
             status=Status.OK,
@@ -208,15 +186,15 @@ class SecretTrackingCommands:
 
     async def snooze(self, ctx: Context, args: SnoozeArgs) -> Reply:
         secret = await self._secret(ctx, args.name, args.repo)
-        length = parse_duration(args.duration)
+        length = inputs.parse_duration(args.duration)
         until = ctx.clock.now() + length
         tracked = await self._alerts.snooze(secret.forge, secret.repo, secret.name, until)
         if tracked is None:
-            return _not_tracked(secret)
+            return replies.not_tracked(secret)
         if tracked.expires_on is None:
-            return _no_expiry(secret)
+            return replies.no_expiry(secret)
         return Reply(
-            title=f"Alerts for {secret.shown} snoozed until {_moment(until)}",
+            title=f"Alerts for {secret.shown} snoozed until {replies.moment(until)}",
             status=Status.OK,
             paragraphs=(
                 "Then the most urgent alert due is sent once; the ones that fell in the "
@@ -226,137 +204,23 @@ class SecretTrackingCommands:
             ),
         )
 
-    async def _secret(self, ctx: Context, name: str, given: Target | None) -> _Secret:
+    async def _secret(self, ctx: Context, name: str, given: Target | None) -> Secret:
         """The secret's forge, repository and name, from the arguments, thread or channel."""
-        if NAME_PATTERN.fullmatch(name) is None:
-            raise UsageError(f"NAME must be a secret's name (letters, digits and _), not {name!r}")
+        inputs.check_name(name)
         target = ctx.target
         if given is not None and target is not None and target.kind is not TargetKind.REPOSITORY:
             shown = dataclasses.replace(target, forge=None)
             raise UsageError(f"--repo must be a repository, such as {target.repo}, not {shown}")
         if target is not None:
-            return _Secret(ctx.services.forges.forge_of(target), target.repo.lower(), name)
+            return Secret(ctx.services.forges.forge_of(target), target.repo.lower(), name)
         where = ctx.invocation.reply_to
         default = await self._defaults.get(where.platform, where.channel)
         if default is not None:
-            return _Secret(default.forge, default.repo, name)
+            return Secret(default.forge, default.repo, name)
         raise UsageError(
             "which repository? Add `--repo OWNER/REPO`, or set this channel's default "
             "repository with `use OWNER/REPO`"
         )
-
-
-def parse_expiry(text: str, today: date) -> date:
-    """``YYYY-MM-DD``, or ``30d`` / ``2w`` from ``today``; a ``UsageError`` otherwise."""
-    relative = RELATIVE_DATE.fullmatch(text.strip().lower())
-    if relative is not None:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        return today + timedelta(days=amount * (7 if unit == "w" else 1))
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(
-            f"DATE must be a date such as 2027-01-31, or 30d / 2w from today, not {text!r}"
-        ) from None
-
-
-def parse_duration(text: str) -> timedelta:
-    """``12h``, ``3d``, ``1w``: more than nothing and at most 90 days; a ``UsageError`` else."""
-    found = DURATION.fullmatch(text.strip().lower())
-    if found is None:
-        raise UsageError(
-            f"DURATION must be hours, days or weeks such as 12h, 3d or 1w, not {text!r}"
-        )
-    length = timedelta(hours=int(found.group(1)) * UNIT_HOURS[found.group(2)])
-    if not timedelta(0) < length <= MAX_SNOOZE:
-        raise UsageError(f"DURATION must be more than 0 and at most 90 days, not {text}")
-    return length
-
-
-def _owner(text: str | None) -> str | None:
-    if text is None or not text.strip():
-        return None
-    if len(text) > MAX_OWNER:
-        raise UsageError(f"--owner must be at most {MAX_OWNER} characters")
-    return text.strip()
-
-
-def _rotate_url(text: str | None) -> str | None:
-    if text is None or not text.strip():
-        return None
-    parts = urlsplit(text.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > MAX_URL:
-        raise UsageError(f"--rotate-url must be an http(s) URL, not {text!r}")
-    return text.strip()
-
-
-def _when_alerted(settings: SecretsSettings, secret: _Secret, days_left: int) -> str:
-    thresholds = settings.thresholds_days
-    before = [str(days) for days in thresholds if days > 0]
-    parts = []
-    if before:
-        listed = before[0] if len(before) == 1 else f"{', '.join(before[:-1])} and {before[-1]}"
-        parts.append(f"{listed} days before it expires")
-    if 0 in thresholds:
-        parts.append("on the day")
-    when = " and ".join(parts)
-    if days_left < 0:
-        return (
-            f"Channels subscribed to {secret.repo}'s alerts get one alert that it expired, "
-            "on the next alert run."
-        )
-    return f"Channels subscribed to {secret.repo}'s alerts are warned {when}."
-
-
-def _change(previous: Tracked, expires_on: date) -> str:
-    if previous.expires_on == expires_on:
-        return f"Its expiry date stays {expires_on.isoformat()}."
-    if previous.expires_on is None:
-        return f"It had no expiry date; now it is {expires_on.isoformat()}."
-    return (
-        f"Its expiry date changed from {previous.expires_on.isoformat()} to "
-        f"{expires_on.isoformat()}; alerts start afresh for the new date."
-    )
-
-
-def _fields(tracked: Tracked, days_left: int) -> tuple[Field, ...]:
-    assert tracked.expires_on is not None
-    return (
-        Field("expires", f"{tracked.expires_on.isoformat()} ({days_phrase(days_left)})"),
-        Field("owner", tracked.owner or "not set"),
-    )
-
-
-def _links(tracked: Tracked) -> tuple[Link, ...]:
-    if tracked.rotate_url is None:
-        return ()
-    return (Link(f"Rotate {tracked.name}", tracked.rotate_url),)
-
-
-def _not_tracked(secret: _Secret) -> Reply:
-    return Reply(
-        title=f"{secret.shown} is not tracked",
-        status=Status.ERROR,
-        paragraphs=(
-            f"Say `secrets track {secret.name} {secret.repo_option} --expires YYYY-MM-DD` to "
-            "track it.",
-        ),
-    )
-
-
-def _no_expiry(secret: _Secret) -> Reply:
-    return Reply(
-        title=f"{secret.shown} has no expiry date",
-        status=Status.ERROR,
-        paragraphs=(
-            "It gets no alerts, so there is nothing to acknowledge or snooze. Say "
-            f"`secrets track {secret.name} {secret.repo_option} --expires YYYY-MM-DD` to set one.",
-        ),
-    )
-
-
-def _moment(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def commands(

@@ -33,7 +33,7 @@ from bot.pipeline.assembly import build_pipeline
 from bot.router import Router
 from bot.secrets.store import SecretRegistry, Tracked
 from bot.store.database import Database
-from commands.secret_tracking import parse_duration, parse_expiry
+from commands.secret_tracking_input import parse_duration, parse_expiry
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
 from tests.fakes.clock import FakeClock
