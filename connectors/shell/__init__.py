@@ -6,8 +6,8 @@ The five modules every platform has (``connectors``), where they apply:
 - ``render``: a ``Reply`` as plain text. Pure.
 - ``client``: ``ShellConnector``, the sender: prints each reply to a stream.
 - ``inbound``: ``ShellSession``, each line through the real pipeline, reply awaited.
-- no ``integration``: the shell is started by ``chatops shell`` (``bot.cli``), not by
-  ``serve``.
+- no ``integration``: the shell is started by ``chatops shell`` (``bot.cli_shell``), not
+  by ``serve``.
 
 Supporting module: ``terminal``, line editing and history on an interactive terminal.
 """
