@@ -19,6 +19,9 @@ routes and start-up steps exist from then on), installs the platforms, and adds 
 5. the workers (inbox worker and outbox sender);
 6. the scheduler, with the housekeeping jobs and every registered job.
 
+Steps 5 and 6 belong to the ``worker`` and ``all`` roles (``bot.loops``): a ``web``
+process stores commands and leaves them to the workers of another.
+
 The features' queues resolve the database connection when they run, so building them
 before step 1 is safe; nothing they build runs before step 4.
 """
@@ -30,7 +33,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -43,19 +45,19 @@ from bot.config import Config
 from bot.context import Services
 from bot.features import Feature, FeatureHost, Provided
 from bot.forge import CiEventSink, Forges
+from bot.loops import ROLE, Role, add_loops, as_role, pool_size, readiness
 from bot.messages import Platform
 from bot.metrics import Metrics
 from bot.permissions import ConfigAuthorizer
-from bot.pipeline.assembly import Pipeline, build_pipeline, run_workers
+from bot.pipeline.assembly import Pipeline, build_pipeline
 from bot.pipeline.delivery import Connector
 from bot.platforms import CombinedAuthorizer, Integration, Registry, ScheduledJob
 from bot.plugins import Plugin, PluginError, load_plugins
-from bot.readiness import Loop, Readiness
 from bot.router import Command
-from bot.scheduler import HousekeepingDeps, build_scheduler
 from bot.secrets.feature import SecretsFeature
 from bot.store.database import Database, dialect_of, open_database
 from bot.store.queues import OutboxQueue
+from bot.version import version
 from bot.web import (
     CI_EVENTS,
     CLOCK,
@@ -69,7 +71,6 @@ from bot.web import (
     REGISTRY,
     add_endpoints,
     intake_unavailable,
-    version,
 )
 from commands import core_feature
 from connectors.enabled import enabled_integrations, open_forges
@@ -208,14 +209,17 @@ def create_app(
     clock: Clock | None = None,
     log: logging.Logger | None = None,
     client_max_size: int = 1024**2,
+    role: Role | None = None,
 ) -> web.Application:
     """The application (module docstring). ``features`` defaults to the built-in ones;
     with ``configured_platforms`` every platform the configuration enables is installed
     after ``integrations``; ``connectors`` are extra senders registered as they are
     (tests). ``client_max_size`` caps request bodies; a platform whose requests are
-    larger checks its own cap on its route."""
+    larger checks its own cap on its route. ``role`` (default ``server.role``) says which
+    loops run (``bot.loops``)."""
     app = web.Application(client_max_size=client_max_size, middlewares=[intake_unavailable])
     app[CONFIG] = config
+    app[ROLE] = role or as_role(config.server.role)
     app[CLOCK] = clock = clock or SystemClock()
     app[LOG] = log = log or logging.getLogger("chatops")
     app[METRICS] = Metrics()
@@ -242,8 +246,7 @@ def create_app(
     for integration in platforms:
         integration.install(app)
     app.cleanup_ctx.append(_pipeline_ctx)
-    app.cleanup_ctx.append(_workers_ctx)
-    app.cleanup_ctx.append(_scheduler_ctx)
+    add_loops(app, app[ROLE])
     add_endpoints(app)
     for _feature, part in provided.parts:
         for route in part.routes:
@@ -252,7 +255,12 @@ def create_app(
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
-    database = await open_database(app[CONFIG].database.resolved_url(), require_migrated=True)
+    config = app[CONFIG]
+    database = await open_database(
+        config.database.resolved_url(),
+        require_migrated=True,
+        pool_size=pool_size(config, app[ROLE]),
+    )
     app[DATABASE] = database
     yield
     await database.close()
@@ -287,66 +295,8 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         metrics=app[METRICS],
         authorizer=CombinedAuthorizer(ConfigAuthorizer(config.permissions), registry.authorizers),
     )
-    app[READINESS] = _readiness(app[DATABASE], app[PIPELINE], config, registry)
+    app[READINESS] = readiness(app[DATABASE], app[PIPELINE], config, registry, app[ROLE])
     yield
-
-
-def _readiness(
-    database: Database, pipeline: Pipeline, config: Config, registry: Registry
-) -> Readiness:
-    clock, sender = pipeline.clock, pipeline.sender
-    loops = []
-    if pipeline.inbox_heartbeat is not None:
-        loops.append(
-            Loop("inbox worker", pipeline.inbox_heartbeat, lambda: pipeline.inbox.due(clock.now()))
-        )
-    if pipeline.outbox_heartbeat is not None:
-        loops.append(
-            Loop(
-                "outbox sender",
-                pipeline.outbox_heartbeat,
-                lambda: pipeline.outbox.due(clock.now(), sender.platforms),
-            )
-        )
-    return Readiness(
-        database=database,
-        ping_timeout=config.database.ping_timeout,
-        stalled_after=config.workers.stalled_after,
-        loops=tuple(loops),
-        platforms=registry.readiness,
-    )
-
-
-async def _workers_ctx(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_workers(app[PIPELINE], stop, config.workers.poll_interval))
-    yield
-    stop.set()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=config.server.shutdown_timeout)
-    except TimeoutError:
-        app[LOG].warning("workers did not finish in time; their leases will expire")
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    config = app[CONFIG]
-    pipeline = app[PIPELINE]
-    deps = HousekeepingDeps(
-        inbox=pipeline.inbox,
-        outbox=pipeline.outbox,
-        retention=timedelta(days=config.scheduler.retention_days),
-        log=app[LOG].getChild("scheduler"),
-        database=app[DATABASE],
-        audit_retention=timedelta(days=config.scheduler.audit_retention_days),
-    )
-    scheduler = build_scheduler(config.scheduler, deps, app[CLOCK], app[REGISTRY].jobs)
-    scheduler.start()
-    yield
-    scheduler.shutdown(wait=False)
 
 
 @contextlib.asynccontextmanager

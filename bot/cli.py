@@ -8,6 +8,12 @@ configuration error is printed with its key path and exits 1, before anything
 else happens. ``report-usage`` (what CI runs, see ``bot.secrets.usage_client``) reads no
 configuration at all.
 
+Each sub-command lives in a module of its own (``bot.cli_<name>``, see ``COMMANDS``),
+imported only when that sub-command runs: ``chatops migrate`` loads the store, not
+discord.py, Slack's SDK, the forge clients or the web server. Invariant: this module
+imports only the standard library and ``bot.init``; the configuration's modules when a
+sub-command reads one; ``report-usage``'s options when its parser is reached.
+
 ``serve`` refuses to start on a database with unapplied migrations and says to
 run ``chatops migrate``. ``shell`` is a local front door that uses the same
 pipeline (``bot.cli_shell``). ``serve``, ``shell`` and ``plugins`` load the plugins
@@ -18,56 +24,43 @@ The application itself is composed in ``bot.app``.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import errno
-import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
-from bot.app import create_app, load_features
-from bot.cli_dead_letters import dead_letters
-from bot.cli_plugins import describe_features
-from bot.cli_shell import run_shell
-from bot.clock import SystemClock
-from bot.config import Config, ConfigError, load_config, render_config
-from bot.config.errors import combine
-from bot.config.platforms.slack import HTTP, SOCKET
-from bot.config.serving import serve_problems
-from bot.doctor import diagnose, failed, render
-from bot.features import Feature
 from bot.init import DEFAULT_PATH, InitError, next_steps, write_config
-from bot.logs import configure_logging
-from bot.platforms import StartupError
-from bot.plugins import PluginError
-from bot.secrets.usage_client import add_arguments as add_report_usage_arguments
-from bot.secrets.usage_client import run as run_report_usage
-from bot.store.database import DatabaseError, open_database
-from bot.web import serve, version
-from connectors.discord.invite import InviteError, invite_url
-from connectors.doctor import platform_checks, webhook_platforms
-from connectors.endpoints import startup_banner
-from connectors.github.create_app import CreateAppError, CreateAppOptions, register_app
-from connectors.github.create_app import describe as describe_app
-from connectors.github.setup import SetupError, describe, setup_repo
-from connectors.gitlab.setup import SetupError as GitLabSetupError
-from connectors.gitlab.setup import describe as describe_project
-from connectors.gitlab.setup import setup_project
-from connectors.slack.manifest import slack_manifest
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 EXIT_OK = 0
 EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
+
+# sub-command -> "module:function" that runs it, given the configuration and the arguments
+COMMANDS: dict[str, str] = {
+    "doctor": "bot.cli_doctor:doctor",
+    "serve": "bot.cli_serve:serve",
+    "shell": "bot.cli_shell:shell",
+    "plugins": "bot.cli_plugins:plugins",
+    "migrate": "bot.cli_migrate:migrate",
+    "dead-letters": "bot.cli_dead_letters:run",
+    "github": "bot.cli_github:github",
+    "gitlab": "bot.cli_gitlab:gitlab",
+    "slack": "bot.cli_slack:slack",
+    "discord": "bot.cli_discord:discord",
+}
+# the roles of `chatops serve` (server.role): see bot.loops
+ROLES = ("all", "web", "worker")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     environ = dict(os.environ)
     if args.command == "report-usage":
-        return run_report_usage(args, environ, sys.stdout, sys.stderr)
+        return int(_resolve("bot.secrets.usage_client:run")(args, environ, sys.stdout, sys.stderr))
     if args.command == "init":
         return _init(Path(args.path), args.force)
     path = (
@@ -76,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         or environ.get("CHATOPS_CONFIG")
         or (str(DEFAULT_PATH) if DEFAULT_PATH.is_file() else None)
     )
+    # imported here: the settings' rules (cron syntax, time zones) cost init and
+    # report-usage, which read no configuration, nothing
+    from bot.config import ConfigError, load_config, render_config
+
     try:
         # migrate needs only the database: a connector's unset secret must not stop it
         config = load_config(
@@ -85,59 +82,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chatops: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_ERROR
     command: str = args.command
-    problems = serve_problems(config) if command in ("check-config", "serve") else ()
-    if problems:  # what serve's integrations would refuse, said before anything starts
-        print(f"chatops: invalid configuration: {combine(problems)}", file=sys.stderr)
+    if command in ("check-config", "serve") and not _serves(config):
         return EXIT_ERROR
     if command == "check-config":
         print(render_config(config), end="")
         return EXIT_OK
-    if command == "migrate":
-        return asyncio.run(_migrate(config))
-    if command in ("serve", "shell", "plugins"):
-        return _with_features(config, args)
-    if command == "dead-letters":
-        return asyncio.run(dead_letters(config, args.retry, args.retry_all))
-    if command == "github" and args.github_command == "create-app":
-        return asyncio.run(_github_create_app(config, args))
-    if command == "github":
-        return asyncio.run(_github_setup_repo(config, args.repo))
-    if command == "gitlab":
-        return asyncio.run(_gitlab_setup_project(config, args.project, args.force))
-    if command == "doctor":
-        return asyncio.run(_doctor(config))
-    if command == "slack":
-        mode = HTTP if args.http else (SOCKET if args.socket else None)
-        print(json.dumps(slack_manifest(config, mode=mode), indent=2))
-        return EXIT_OK
-    if command == "discord":
-        return _discord_invite(config, args.guild)
-    raise AssertionError(f"unhandled command {command}")
+    run: Callable[[Config, argparse.Namespace], int] = _resolve(COMMANDS[command])
+    return run(config, args)
 
 
-def _with_features(config: Config, args: argparse.Namespace) -> int:
-    """``serve``, ``shell`` and ``plugins``: the built-in features and the plugins'."""
-    try:
-        loaded = load_features()
-    except PluginError as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    if args.command == "plugins":
-        describe_features(config, loaded, sys.stdout)
-        return EXIT_OK
-    if args.command == "serve":
-        return _serve(config, loaded.features, args.host, args.port)
-    try:
-        return asyncio.run(run_shell(config, loaded.features, sys.stdin, sys.stdout, sys.stderr))
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
-        return EXIT_INTERRUPTED
+def _serves(config: Config) -> bool:
+    """Say what serve's integrations would refuse, before anything starts."""
+    from bot.config.errors import combine  # imported here: not every sub-command checks
+    from bot.config.serving import serve_problems
+
+    problems = serve_problems(config)
+    if problems:
+        print(f"chatops: invalid configuration: {combine(problems)}", file=sys.stderr)
+    return not problems
+
+
+def _resolve(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(import_module(module), name)
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser whose options may come from another module, added when it is reached: so
+    that the options of one sub-command cost the others nothing."""
+
+    deferred: str | None = None  # "module:function" that adds the options
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self.deferred is not None:
+            add_arguments, self.deferred = _resolve(self.deferred), None
+            add_arguments(self)
+        return super().parse_known_args(args, namespace)
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is read from the package metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.update(nargs=0, default=argparse.SUPPRESS)
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        from bot.version import version  # imported here: --version is rarely asked
+
+        print(f"chatops-bridge {version()}")
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chatops", description="chatops-bridge")
+    parser = _Parser(prog="chatops", description="chatops-bridge")
     parser.add_argument("--config", "-c", help="configuration file (default: $CHATOPS_CONFIG)")
-    parser.add_argument("--version", action="version", version=f"chatops-bridge {version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     init = sub.add_parser("init", help="write a commented configuration file to start from")
     init.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="default: chatops.toml")
@@ -148,6 +154,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot: web endpoints, workers, scheduler")
     serve.add_argument("--host", help="override server.host")
     serve.add_argument("--port", type=int, help="override server.port")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help="override server.role: web (front doors only), worker (workers and "
+        "scheduler only) or all",
+    )
     sub.add_parser("shell", help="type commands as a local user (reads stdin)")
     sub.add_parser("plugins", help="list the features, built-in and from plugins, and commands")
     sub.add_parser("migrate", help="apply pending database migrations")
@@ -198,73 +210,10 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report-usage", help="report the secrets a CI pipeline used (no configuration needed)"
     )
-    add_report_usage_arguments(report)
+    report.deferred = "bot.secrets.usage_client:add_arguments"
     check = sub.add_parser("check-config", help="print the effective configuration")
     check.add_argument("path", nargs="?", help="configuration file to check")
     return parser
-
-
-async def _migrate(config: Config) -> int:
-    try:
-        database = await open_database(config.database.resolved_url(), require_migrated=False)
-    except (DatabaseError, OSError) as exc:
-        print(f"chatops: cannot open the database: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    try:
-        applied = await database.migrate()
-    finally:
-        await database.close()
-    if applied:
-        print("applied: " + ", ".join(applied))
-    else:
-        print("the database is up to date")
-    return EXIT_OK
-
-
-async def _github_setup_repo(config: Config, repo: str) -> int:
-    try:
-        database = await open_database(config.database.resolved_url())
-    except (DatabaseError, OSError) as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    timeout = aiohttp.ClientTimeout(total=config.github.request_timeout)
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            result = await setup_repo(config, repo, session, SystemClock())
-    except SetupError as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    finally:
-        await database.close()
-    describe(result, repo, sys.stdout)
-    return EXIT_OK
-
-
-async def _github_create_app(config: Config, args: argparse.Namespace) -> int:
-    options = CreateAppOptions(
-        out_dir=Path(args.out), org=args.org, public_url=args.public_url, port=args.port
-    )
-    timeout = aiohttp.ClientTimeout(total=config.github.request_timeout)
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            app = await register_app(config, options, session, sys.stdout)
-    except CreateAppError as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    describe_app(app, config, sys.stdout)
-    return EXIT_OK
-
-
-async def _gitlab_setup_project(config: Config, project: str, force: bool) -> int:
-    timeout = aiohttp.ClientTimeout(total=config.gitlab.request_timeout)
-    try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            result = await setup_project(config, project, session, force=force)
-    except GitLabSetupError as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    describe_project(result, project, sys.stdout)
-    return EXIT_OK
 
 
 def _init(path: Path, force: bool) -> int:
@@ -274,50 +223,4 @@ def _init(path: Path, force: bool) -> int:
         print(f"chatops: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(next_steps(path), end="")
-    return EXIT_OK
-
-
-async def _doctor(config: Config) -> int:
-    clock = SystemClock()
-    findings = await diagnose(
-        config, platform_checks(config, clock), webhook_platforms=webhook_platforms(config)
-    )
-    print(render(findings, [s.reveal() for s in config.config_secrets()]), end="")
-    return EXIT_ERROR if failed(findings) else EXIT_OK
-
-
-def _discord_invite(config: Config, guild: str | None) -> int:
-    try:
-        print(invite_url(config.discord.application_id, guild))
-    except InviteError as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
-
-
-def _serve(config: Config, features: Sequence[Feature], host: str | None, port: int | None) -> int:
-    log = configure_logging(
-        config.logging.level,
-        config.logging.format,
-        [secret.reveal() for secret in config.config_secrets()],
-        sys.stderr,
-    )
-    log.info("%s", startup_banner(config, version()))
-    app = create_app(config, features=features, configured_platforms=True, log=log)
-    host = host or config.server.host
-    port = config.server.port if port is None else port
-    try:
-        asyncio.run(serve(app, host=host, port=port, log=log))
-    except (DatabaseError, StartupError) as exc:
-        print(f"chatops: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except OSError as exc:
-        if exc.errno != errno.EADDRINUSE:
-            raise
-        print(
-            f"chatops: {host}:{port} is already in use (another chatops serve?): stop that "
-            "process, or choose another port with --port or server.port",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
     return EXIT_OK

@@ -8,6 +8,8 @@ platform, the messages waiting for a connector this configuration does not run.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 
 from bot.clock import SystemClock
@@ -19,6 +21,10 @@ from bot.store.queues import OutboxQueue
 EXIT_OK = 0
 EXIT_ERROR = 1
 LISTING = 200
+
+
+def run(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(dead_letters(config, args.retry, args.retry_all))
 
 
 async def dead_letters(config: Config, keys: list[str] | None, retry_all: bool) -> int:

@@ -1,15 +1,39 @@
 """``chatops plugins``: the features this bot runs, built-in and from plugins, with their
 commands; one line each, built-in first. It loads the plugins as ``serve`` would, so a
 plugin that cannot be loaded fails here the same way, and it opens nothing.
+``loaded_features`` is that loading, shared with ``serve`` and ``shell``.
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from typing import TextIO
 
-from bot.app import Loaded, listed
+from bot.app import Loaded, listed, load_features
 from bot.config import Config
-from bot.plugins import GROUP
+from bot.plugins import GROUP, PluginError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+
+
+def plugins(config: Config, _args: argparse.Namespace) -> int:
+    loaded = loaded_features(sys.stderr)
+    if loaded is None:
+        return EXIT_ERROR
+    describe_features(config, loaded, sys.stdout)
+    return EXIT_OK
+
+
+def loaded_features(stderr: TextIO) -> Loaded | None:
+    """The built-in features and the plugins', as ``serve``, ``shell`` and ``plugins``
+    load them first; ``None`` once a plugin that cannot be loaded is named on ``stderr``."""
+    try:
+        return load_features()
+    except PluginError as exc:
+        print(f"chatops: {exc}", file=stderr)
+        return None
 
 
 def describe_features(config: Config, loaded: Loaded, out: TextIO) -> None:

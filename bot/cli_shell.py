@@ -9,16 +9,20 @@ history; each line's replies are printed before the next is read.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot.app import open_shell
+from bot.cli_plugins import loaded_features
 from bot.config import Config
 from bot.features import Feature
 from bot.logs import configure_logging
 from bot.store.database import DatabaseError, dialect_of, open_database
-from bot.web import version
+from bot.version import version
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
 from connectors.shell.protocol import is_exit, prefixes_for
@@ -26,7 +30,19 @@ from connectors.shell.terminal import banner, history, terminal_lines
 
 EXIT_OK = 0
 EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
 HISTORY_FILE = ".chatops_history"
+
+
+def shell(config: Config, _args: argparse.Namespace) -> int:
+    loaded = loaded_features(sys.stderr)
+    if loaded is None:
+        return EXIT_ERROR
+    try:
+        return asyncio.run(run_shell(config, loaded.features, sys.stdin, sys.stdout, sys.stderr))
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 async def run_shell(

@@ -2,6 +2,7 @@
 
 The application itself is built by ``bot.app`` (the composition root), which stores its
 resources under the ``AppKey``s below; platform packages read them at request time.
+``version`` (from ``bot.version``) is also importable from here, as the home page uses it.
 
 Endpoints:
 - ``GET /healthz``: 200 while the process serves requests.
@@ -23,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from importlib import metadata
 from typing import Any
 
 import aiohttp
@@ -39,6 +39,7 @@ from bot.pipeline.assembly import IntakeUnavailable, Pipeline
 from bot.platforms import Registry
 from bot.readiness import Readiness
 from bot.store.database import Database
+from bot.version import version as version  # also read from here by the tests
 
 CONFIG = web.AppKey("config", Config)
 CLOCK = web.AppKey("clock", Clock)
@@ -52,13 +53,6 @@ REGISTRY = web.AppKey("registry", Registry)
 # where forge webhooks hand CI run updates: the feature that follows CI (``bot.ci.feature``)
 CI_EVENTS = web.AppKey("ci_events", CiEventSink)
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
-
-
-def version() -> str:
-    try:
-        return metadata.version("chatops-bridge")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def add_endpoints(app: web.Application) -> None:

@@ -74,6 +74,9 @@ class ServerSettings(_Section):
     body_timeout: float = field(default=10.0, metadata=_rules(_positive))
     # request bodies whose signature is not yet checked, read at once per front door
     max_unverified_bodies: int = field(default=4, metadata=_rules(_between(1, 256)))
+    # what `chatops serve` runs (bot.loops): "all", "web" (front doors, no workers or
+    # scheduler) or "worker" (workers and scheduler); --role overrides it
+    role: str = field(default="all", metadata=_rules(_one_of("all", "web", "worker")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,8 +45,13 @@ class UnappliedMigrations(DatabaseError):
         )
 
 
-def tortoise_config(url: str) -> dict[str, Any]:
-    """Translate a ``sqlite://`` or ``postgres://`` URL into a Tortoise config dict."""
+# PostgreSQL connections per process unless the caller sizes the pool (commands, tests)
+DEFAULT_POOL_SIZE = 10
+
+
+def tortoise_config(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict[str, Any]:
+    """Translate a ``sqlite://`` or ``postgres://`` URL into a Tortoise config dict; a
+    PostgreSQL pool holds at most ``pool_size`` connections."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -71,7 +76,7 @@ def tortoise_config(url: str) -> dict[str, Any]:
                 "password": unquote(parts.password) if parts.password else None,
                 "database": parts.path.lstrip("/") or "postgres",
                 "minsize": 1,
-                "maxsize": 10,
+                "maxsize": pool_size,
                 # bounds, so that a link that silently drops packets cannot hold a pooled
                 # connection (and the task waiting on it) forever
                 "timeout": POSTGRES_CONNECT_TIMEOUT,
@@ -175,9 +180,12 @@ def connection_name(url: str) -> str:
     return f"chatops_{dialect_of(url)}"
 
 
-async def open_database(url: str, *, require_migrated: bool = True) -> Database:
-    """Connect, and unless told otherwise, refuse a database with unapplied migrations."""
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+async def open_database(
+    url: str, *, require_migrated: bool = True, pool_size: int = DEFAULT_POOL_SIZE
+) -> Database:
+    """Connect, and unless told otherwise, refuse a database with unapplied migrations.
+    ``serve`` sizes the pool from its loops (``bot.loops.pool_size``)."""
+    await Tortoise.init(config=tortoise_config(url, pool_size), _enable_global_fallback=True)
     database = Database(url=url, dialect=dialect_of(url))
     if not require_migrated:
         return database

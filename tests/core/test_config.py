@@ -198,7 +198,7 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
         (
             {"server": {"zzz": 1}},
             "server.zzz: unknown key; expected one of host, port, shutdown_timeout, "
-            "header_timeout, body_timeout, max_unverified_bodies",
+            "header_timeout, body_timeout, max_unverified_bodies, role",
         ),
         ({"sever": {}}, "sever: unknown key (did you mean 'server'?)"),
         (
@@ -875,6 +875,7 @@ def test_render_defaults_shows_every_section_and_key() -> None:
             "header_timeout": 10.0,
             "body_timeout": 10.0,
             "max_unverified_bodies": 4,
+            "role": "all",
         },
         "database": {
             "url": "sqlite://chatops.sqlite3",

@@ -42,7 +42,7 @@ def test_every_error_in_the_file_is_shown_one_line_each(
         "",
         "chatops: invalid configuration: 11 errors:\n"
         "  server.colour: unknown key; expected one of host, port, shutdown_timeout, "
-        "header_timeout, body_timeout, max_unverified_bodies\n"
+        "header_timeout, body_timeout, max_unverified_bodies, role\n"
         "  server.host: expected a string, got 1\n"
         "  server.port: must be between 0 and 65535, got 70000\n"
         "  workers.concurrency: must be between 1 and 64, got 0\n"
