@@ -52,7 +52,7 @@ COMMANDS: dict[str, str] = {
     "slack": "bot.cli_slack:slack",
     "discord": "bot.cli_discord:discord",
 }
-# the roles of `chatops serve` (server.role): see bot.loops
+# what serve --role accepts: the values of server.role (bot.config.settings, bot.loops)
 ROLES = ("all", "web", "worker")
 
 

@@ -7,9 +7,10 @@ resources under the ``AppKey``s below; platform packages read them at request ti
 Endpoints:
 - ``GET /healthz``: 200 while the process serves requests.
 - ``GET /readyz``: 200 when the database answers within ``database.ping_timeout``
-  and has no unapplied migrations, neither worker loop is stalled while it has work,
-  and every platform connection is up; else 503 with the reasons (``bot.readiness``).
-  It answers within a second whatever the database does.
+  and has no unapplied migrations, neither worker loop is stalled while it has work
+  (in the roles that run them, ``bot.loops``), and every platform connection is
+  up; else 503 with the reasons (``bot.readiness``). It answers within a second
+  whatever the database does.
 - ``GET /metrics``: Prometheus text (see ``bot.metrics``).
 Features add their own routes (``POST /api/usage``: ``bot.secrets.feature``).
 
