@@ -185,6 +185,11 @@ async def open_database(
 ) -> Database:
     """Connect, and unless told otherwise, refuse a database with unapplied migrations.
     ``serve`` sizes the pool from its loops (``bot.loops.pool_size``)."""
+    if Tortoise.is_inited():
+        # Tortoise's context is process-wide: a second open (two applications in one
+        # process, as the replica tests run them) would replace the first's connections
+        # without closing them, leaking its pool; close them before opening anew
+        await Tortoise.close_connections()
     await Tortoise.init(config=tortoise_config(url, pool_size), _enable_global_fallback=True)
     database = Database(url=url, dialect=dialect_of(url))
     if not require_migrated:

@@ -132,9 +132,10 @@ async def test_writes_of_one_installation_are_a_second_apart_across_two_replicas
         gaps = [later - earlier for earlier, later in itertools.pairwise(arrived)]
         # three replies, and the 👀 of each command whose reply had not gone yet
         assert len(arrived) >= 3
-        # one second apart, less only by how much sooner one request reached the fake
-        # than the one before it (loopback latency, well under 50 ms)
-        assert min(gaps) >= 0.95, gaps
+        # one second apart as sent, less only by how much longer one request took to
+        # reach the fake than the next one: loopback latency, which on a loaded 2-core
+        # machine reached 100 ms (without the gate the gaps would be a few milliseconds)
+        assert min(gaps) >= 0.8, gaps
         ids = await invocation_ids()
         replies = [c.body for c in github.world.thread(REPO, 1) if c.author == "chatops-bot"]
         assert sorted(replies) == sorted(pong_body(i) for i in ids)
