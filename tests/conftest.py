@@ -12,6 +12,7 @@ a missing URL fails instead, so PostgreSQL coverage cannot vanish silently.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -33,6 +34,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="rewrite the files under tests/snapshots/ from what the tests produce",
     )
+
+
+@pytest.fixture(autouse=True)
+def _logging_left_as_found() -> Iterator[None]:
+    """Undo what a test that runs ``chatops`` in-process did to logging.
+
+    ``configure_logging`` sets the process's handlers and levels, as ``serve`` must; a test
+    that calls the CLI's ``main`` would otherwise leave the ``chatops`` logger at, say,
+    WARNING for every later test, and a test that reads INFO lines would fail by order.
+    """
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    loggers = {
+        name: (logger.level, logger.propagate, list(logger.handlers))
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, logger in logging.Logger.manager.loggerDict.items():
+        if not isinstance(logger, logging.Logger):
+            continue
+        saved = loggers.get(name)
+        if saved is None:
+            logger.setLevel(logging.NOTSET)
+            continue
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        logger.handlers[:] = saved[2]
 
 
 @pytest.fixture
