@@ -12,8 +12,9 @@ the header, all of them, in constant time each.
 
 Deliveries: ``decode(event, payload, ...)`` returns one of:
 
-- ``Commands``: the invocations carried by a new comment (``issue_comment`` or
-  ``pull_request_review_comment`` with action ``created``), one per command line within
+- ``Commands`` (``connectors.forge_commands``): the invocations carried by a new comment
+  (``issue_comment`` or ``pull_request_review_comment`` with action ``created``), one per
+  command line within
   the event's budget (``connectors.budget``), each keyed by the comment, not the delivery:
   ``github:issue_comment:<comment id>:<n>`` (``review_comment`` for a review comment), so
   the same comment arriving twice (a redelivery, a replay under a new
@@ -56,7 +57,6 @@ from bot.messages import (
     Actor,
     Forge,
     Invocation,
-    Outgoing,
     Place,
     Platform,
     ReplyTarget,
@@ -66,13 +66,14 @@ from bot.messages import (
 from bot.parsing import find_commands
 from bot.storable import storable_invocation
 from connectors import budget
+from connectors.forge_commands import Commands as Commands  # decode returns it
+from connectors.forge_commands import positive_id
 from connectors.github.ci_events import NotTracked, decode_ci
 
 COMMENT_EVENTS = ("issue_comment", "pull_request_review_comment")
 INSTALLATION_EVENTS = ("installation", "installation_repositories")
 CI_EVENTS = ("workflow_run", "check_suite")
 HINT_DELIVERY = DELIVERY_HINT
-MAX_ID = 2**63 - 1
 
 # GitHub's grammar: an owner (user or organisation) is 1-39 letters, digits and single
 # hyphens, not starting with one; a repository name is 1-100 letters, digits, ".", "-"
@@ -89,22 +90,6 @@ def valid_repository(name: object) -> bool:
 
 def valid_login(name: object) -> bool:
     return isinstance(name, str) and _LOGIN.fullmatch(name) is not None
-
-
-def positive_id(value: object) -> int | None:
-    """``value`` if it is a JSON integer GitHub could use as an id or number, else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
-        return value
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Commands:
-    """What one comment asks for: invocations to submit (in order) and notices to queue."""
-
-    invocations: tuple[Invocation, ...]
-    installation_id: int | None
-    notices: tuple[Outgoing, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

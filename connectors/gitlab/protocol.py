@@ -21,8 +21,8 @@ configured token never matches; nothing here logs or returns a secret.
 
 What it asks: ``decode(event, payload, ...)`` returns one of:
 
-- ``Commands``: the invocations carried by a new note on a merge request or an issue
-  (``Note Hook``), one per command line;
+- ``Commands`` (``connectors.forge_commands``): the invocations carried by a new note on a
+  merge request or an issue (``Note Hook``), one per command line;
 - ``CiUpdate``: a pipeline changed (``Pipeline Hook``, ``Merge Request Hook``), as the
   injected ``decode_ci`` (``connectors.gitlab.ci_events``) reads it;
 - ``Ignored``: anything else, with the reason (system notes, edited notes, notes on
@@ -68,7 +68,6 @@ from bot.messages import (
     Actor,
     Forge,
     Invocation,
-    Outgoing,
     Place,
     Platform,
     ReplyTarget,
@@ -78,6 +77,8 @@ from bot.messages import (
 from bot.parsing import find_commands
 from bot.storable import storable_invocation
 from connectors import budget
+from connectors.forge_commands import Commands as Commands  # decode returns it
+from connectors.forge_commands import positive_id
 
 SIGNING_PREFIX = "whsec_"
 SIGNATURE_VERSION = "v1"
@@ -89,7 +90,6 @@ _TOKEN_BOT = re.compile(r"^(project|group)_\d+_bot(_[0-9a-f]+)?$", re.IGNORECASE
 
 CiDecoder = Callable[[str, Mapping[str, Any]], CiRunEvent | None]
 HINT_DELIVERY = DELIVERY_HINT
-MAX_ID = 2**63 - 1
 # GitLab's grammar: a path segment is letters, digits, "_", "-" and ".", starting with a
 # letter, digit or "_" (so never "." or ".."), nested up to 20 groups deep; usernames too.
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}"
@@ -100,21 +100,6 @@ _USERNAME = re.compile(_SEGMENT)
 def valid_project_path(path: object) -> bool:
     """Whether ``path`` is a ``group/.../project`` GitLab could have made."""
     return isinstance(path, str) and _PROJECT_PATH.fullmatch(path) is not None
-
-
-def positive_id(value: object) -> int | None:
-    """``value`` if it is a JSON integer GitLab could use as an id or iid, else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
-        return value
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class Commands:
-    """What one note asks for: invocations to submit (in order) and notices to queue."""
-
-    invocations: tuple[Invocation, ...]
-    notices: tuple[Outgoing, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
