@@ -1,10 +1,25 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from bot.store.models import InboxStatus, OutboxStatus
+import enum
 from json import dumps, loads
 from tortoise import fields
 from tortoise.indexes import Index
+
+# The enums as this migration knew them, written out: a migration is frozen history and
+# imports nothing from the models, which may change or move.
+class InboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DEAD = "dead"
+
 
 class Migration(migrations.Migration):
     initial = True

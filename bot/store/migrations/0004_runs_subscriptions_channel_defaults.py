@@ -1,11 +1,20 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
-from bot.store.models import RunState
+import enum
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
+
+# The enums as this migration knew them, written out: a migration is frozen history and
+# imports nothing from the models, which may change or move.
+class RunState(enum.StrEnum):
+    REQUESTED = "requested"
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
 
 class Migration(migrations.Migration):
     dependencies = [('chatops', '0003_webhook_secrets_app_installations')]

@@ -1,8 +1,18 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from bot.store.models import OutboxStatus
+import enum
 from tortoise import fields
 from tortoise.indexes import PartialIndex
+
+# The enums as this migration knew them, written out: a migration is frozen history and
+# imports nothing from the models, which may change or move.
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    DEAD = "dead"
+    DROPPED = "dropped"
+
 
 class Migration(migrations.Migration):
     dependencies = [('chatops', '0006_rate_gates')]
