@@ -5,15 +5,22 @@ One process holds one Tortoise context for its lifetime, opened by
 default (WAL journal, a busy timeout, ``synchronous=NORMAL``); PostgreSQL is
 used through asyncpg when the URL says so.
 
+The model modules are a parameter (``models``) of ``tortoise_config``, ``Database`` and
+``open_database``, by default ``bot.schema.MODEL_MODULES``: the core's and the built-in
+features' tables. They are module names that Tortoise imports when it opens the database,
+so this module imports no feature's code and knows no feature's table.
+
 Invariants:
 - The schema comes only from the migrations in ``bot.store.migrations``;
   ``open_database(..., require_migrated=True)`` refuses to open a database that
   has unapplied migrations, naming the command that applies them.
+- Every model module is one Tortoise app, ``chatops``: the migrations are one history.
 - Nothing here reads configuration files or the environment: the URL is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,8 +29,9 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.executor import MigrationExecutor
 
+from bot.schema import MODEL_MODULES
+
 APP_LABEL = "chatops"
-MODELS_MODULE = "bot.store.models"
 MIGRATIONS_MODULE = "bot.store.migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 POSTGRES_CONNECT_TIMEOUT = 5.0  # seconds to open a connection
@@ -49,9 +57,12 @@ class UnappliedMigrations(DatabaseError):
 DEFAULT_POOL_SIZE = 10
 
 
-def tortoise_config(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict[str, Any]:
-    """Translate a ``sqlite://`` or ``postgres://`` URL into a Tortoise config dict; a
-    PostgreSQL pool holds at most ``pool_size`` connections."""
+def tortoise_config(
+    url: str, pool_size: int = DEFAULT_POOL_SIZE, models: Sequence[str] = MODEL_MODULES
+) -> dict[str, Any]:
+    """Translate a ``sqlite://`` or ``postgres://`` URL into a Tortoise config dict for the
+    models of the modules named in ``models``; a PostgreSQL pool holds at most
+    ``pool_size`` connections."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
@@ -92,7 +103,7 @@ def tortoise_config(url: str, pool_size: int = DEFAULT_POOL_SIZE) -> dict[str, A
         "connections": {name: connection},
         "apps": {
             APP_LABEL: {
-                "models": [MODELS_MODULE],
+                "models": list(models),
                 "migrations": MIGRATIONS_MODULE,
                 "default_connection": name,
             }
@@ -123,6 +134,7 @@ class Database:
     # True when opening already found every migration applied; nothing un-applies
     # them while the process runs, so readiness probes need not rebuild the graph
     migrations_verified: bool = False
+    models: tuple[str, ...] = MODEL_MODULES  # the modules it was opened with
 
     @property
     def connection(self) -> BaseDBAsyncClient:
@@ -137,7 +149,7 @@ class Database:
         await self.connection.execute_query("SELECT 1")
 
     async def unapplied_migrations(self) -> list[str]:
-        executor = MigrationExecutor(self.connection, _apps_config(self.url))
+        executor = MigrationExecutor(self.connection, _apps_config(self.url, self.models))
         steps = await executor.plan()
         return [step.migration.name for step in steps if not step.backward]
 
@@ -149,7 +161,7 @@ class Database:
         """
         pending = await self.unapplied_migrations()
         if pending:
-            executor = MigrationExecutor(self.connection, _apps_config(self.url))
+            executor = MigrationExecutor(self.connection, _apps_config(self.url, self.models))
             await executor.migrate()
         if self.dialect == "sqlite":
             _count, rows = await self.connection.execute_query("PRAGMA auto_vacuum")
@@ -167,8 +179,8 @@ class Database:
         await Tortoise.close_connections()
 
 
-def _apps_config(url: str) -> dict[str, dict[str, Any]]:
-    apps: dict[str, dict[str, Any]] = tortoise_config(url)["apps"]
+def _apps_config(url: str, models: Sequence[str]) -> dict[str, dict[str, Any]]:
+    apps: dict[str, dict[str, Any]] = tortoise_config(url, models=models)["apps"]
     return apps
 
 
@@ -181,21 +193,30 @@ def connection_name(url: str) -> str:
 
 
 async def open_database(
-    url: str, *, require_migrated: bool = True, pool_size: int = DEFAULT_POOL_SIZE
+    url: str,
+    *,
+    require_migrated: bool = True,
+    pool_size: int = DEFAULT_POOL_SIZE,
+    models: Sequence[str] = MODEL_MODULES,
 ) -> Database:
-    """Connect, and unless told otherwise, refuse a database with unapplied migrations.
-    ``serve`` sizes the pool from its loops (``bot.loops.pool_size``)."""
+    """Connect with the models of ``models``, and unless told otherwise, refuse a database
+    with unapplied migrations. ``serve`` sizes the pool from its loops
+    (``bot.loops.pool_size``)."""
     if Tortoise.is_inited():
         # Tortoise's context is process-wide: a second open (two applications in one
         # process, as the replica tests run them) would replace the first's connections
         # without closing them, leaking its pool; close them before opening anew
         await Tortoise.close_connections()
-    await Tortoise.init(config=tortoise_config(url, pool_size), _enable_global_fallback=True)
-    database = Database(url=url, dialect=dialect_of(url))
+    await Tortoise.init(
+        config=tortoise_config(url, pool_size, models), _enable_global_fallback=True
+    )
+    database = Database(url=url, dialect=dialect_of(url), models=tuple(models))
     if not require_migrated:
         return database
     pending = await database.unapplied_migrations()
     if pending:
         await database.close()
         raise UnappliedMigrations(pending)
-    return Database(url=url, dialect=database.dialect, migrations_verified=True)
+    return Database(
+        url=url, dialect=database.dialect, migrations_verified=True, models=database.models
+    )

@@ -1,10 +1,13 @@
-"""Migrations applied to a database that already holds rows, as an upgrade meets it."""
+"""The migrations match the models, and apply to a database that already holds rows, as an
+upgrade meets it."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
 
+from tortoise.context import TortoiseContext
+from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from bot.messages import OutgoingKind, Platform, Reply, ReplyTarget
@@ -12,6 +15,17 @@ from bot.store.database import APP_LABEL, Database, tortoise_config
 from bot.store.queues import OutboxQueue
 from bot.store.sql import Statement
 from tests.fakes.clock import FakeClock
+
+
+async def test_make_migrations_finds_nothing_to_write() -> None:
+    """The models, in the core's, the features' and the GitHub connector's modules
+    (``bot.schema``), are what the migrations on disk build: ``make migrations`` would
+    write no new migration. The autodetector needs no real database."""
+    config = tortoise_config("sqlite://:memory:")
+    async with TortoiseContext() as context:
+        await context.init(config=config)
+        writers = await MigrationAutodetector(context.apps, config["apps"]).changes()
+    assert [(writer.name, writer.operations) for writer in writers] == []
 
 
 async def test_the_claim_index_migration_upgrades_a_queue_with_rows_in_it(
