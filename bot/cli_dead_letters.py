@@ -52,7 +52,7 @@ async def dead_letters(config: Config, keys: list[str] | None, retry_all: bool) 
         print(f"{letter.key}\t{letter.platform}\t{letter.attempts}\t{created}\t{letter.reason}")
     for platform, count in sorted(waiting.items()):
         why = (
-            "only a chatops shell session sends these; the one that queued them has ended"
+            "the next interactive chatops shell session of their user prints these"
             if platform == Platform.SHELL.value
             else "not enabled in this configuration"
         )

@@ -5,6 +5,12 @@ the features given (built-in and plugins). On the embedded SQLite database the s
 applies pending migrations itself (a local, single-user tool); elsewhere it refuses
 like ``serve``. Lines come from stdin when it is not a terminal, else from a prompt with
 history; each line's replies are printed before the next is read.
+
+An interactive session also prints what waits for the user's channel (run results and
+alerts that a serving process queued for it): at the start, under "While you were away:",
+and after each line's reply, under "Meanwhile:" (``ShellSession.deliver_waiting``). A piped
+session prints only the answers to its lines, so a script's output stays what it asked
+for; the messages wait for the next interactive session.
 """
 
 from __future__ import annotations
@@ -24,7 +30,14 @@ from bot.logs import configure_logging
 from bot.store.database import DatabaseError, dialect_of, open_database
 from bot.version import version
 from connectors.shell.client import ShellConnector
-from connectors.shell.inbound import PROMPT, ShellDeliveryFailed, ShellSession, read_lines
+from connectors.shell.inbound import (
+    AWAY,
+    MEANWHILE,
+    PROMPT,
+    ShellDeliveryFailed,
+    ShellSession,
+    read_lines,
+)
 from connectors.shell.protocol import is_exit, prefixes_for
 from connectors.shell.terminal import banner, history, terminal_lines
 
@@ -77,13 +90,17 @@ async def run_shell(
             if not stdin.isatty():
                 return await _run_lines(session, read_lines(stdin, None), stderr)
             print(banner(version(), config.shell.user, config.bot.name), file=stdout)
+            await session.deliver_waiting(AWAY)
             with history(Path.home() / HISTORY_FILE):
-                return await _run_lines(session, terminal_lines(PROMPT), stderr)
+                return await _run_lines(session, terminal_lines(PROMPT), stderr, waiting=True)
     finally:
         await database.close()
 
 
-async def _run_lines(session: ShellSession, lines: AsyncIterator[str], stderr: TextIO) -> int:
+async def _run_lines(
+    session: ShellSession, lines: AsyncIterator[str], stderr: TextIO, *, waiting: bool = False
+) -> int:
+    """Run each line; with ``waiting``, print what came for the channel after each reply."""
     status = EXIT_OK
     async for line in lines:
         if is_exit(line):
@@ -93,4 +110,6 @@ async def _run_lines(session: ShellSession, lines: AsyncIterator[str], stderr: T
         except (ShellDeliveryFailed, TimeoutError) as exc:
             print(f"chatops: no reply: {exc or 'timed out'}", file=stderr)
             status = EXIT_ERROR
+        if waiting:
+            await session.deliver_waiting(MEANWHILE)
     return status

@@ -23,7 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import builtin_features, create_app
 from bot.arguments import NoArgs
 from bot.ci.settings import CiSettings
-from bot.config import Config, DatabaseSettings, OutboxSettings, Secret, WorkerSettings
+from bot.config import (
+    Config,
+    DatabaseSettings,
+    OutboxSettings,
+    PermissionsSettings,
+    Secret,
+    WorkerSettings,
+)
 from bot.config.platforms import GitHubSettings
 from bot.context import Context
 from bot.features import commands_feature
@@ -140,6 +147,7 @@ def github_config(
     api_url: str,
     ci: CiSettings | None = None,
     acknowledge_after: float = 0.0,
+    permissions: PermissionsSettings | None = None,
     **github: Any,
 ) -> Config:
     settings: dict[str, Any] = {
@@ -159,6 +167,7 @@ def github_config(
         ),
         github=GitHubSettings(**settings),
         ci=ci or CiSettings(),
+        permissions=permissions or PermissionsSettings(),
     )
 
 
@@ -178,6 +187,7 @@ async def github_stack(
     ci: CiSettings | None = None,
     write_interval: float = 0.0,
     acknowledge_after: float = 0.0,
+    permissions: PermissionsSettings | None = None,
     **github: Any,
 ) -> AsyncIterator[Stack]:
     """``write_interval`` spaces GitHub writes as in production (1 s) when a test asks;
@@ -186,7 +196,9 @@ async def github_stack(
     await migrate(database_url)
     async with fake or FakeGitHub(clock=clock.now) as fake_github:
         fake_github.add_token(TOKEN)
-        config = github_config(database_url, fake_github.url, ci, acknowledge_after, **github)
+        config = github_config(
+            database_url, fake_github.url, ci, acknowledge_after, permissions, **github
+        )
         app = create_app(
             config,
             features=[*builtin_features(), commands_feature("tests", extra_commands)],

@@ -12,6 +12,13 @@ bot's mention or slash command (``@chatops ping``), as in a chat (``protocol``).
 Replies go to one channel per shell user (``local:<user>``), not per session: a channel
 default (``use``) and subscriptions made in one session belong to the next one too.
 Deliveries stay keyed per session, so two sessions never take each other's replies.
+
+That channel is a mailbox. What a serving process queues for it (a subscribed
+repository's run results and alerts, the result of a ``rescan`` asked here) waits in the
+outbox, which every replica shares and none sends (no ``serve`` has a shell connector),
+until ``deliver_waiting`` prints it in the user's next interactive session. The answer to
+a line of another session is left alone while that session may still wait for it
+(``reply_timeout``); an older one was given up, and is delivered like any other message.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from bot.messages import Actor, Invocation, Place, Platform, ReplyTarget
+from bot.messages import Actor, Invocation, OutgoingKind, Place, Platform, ReplyTarget
 from bot.pipeline.assembly import Pipeline
 from bot.pipeline.keys import reply_key
 from bot.store.models import OutboxItem, OutboxStatus
@@ -30,6 +38,8 @@ from connectors.shell.protocol import command_text
 
 PROMPT = "chatops> "
 IDLE_PAUSE = 0.02
+AWAY = "While you were away:"  # the heading of what waited for a session's start
+MEANWHILE = "Meanwhile:"  # the heading of what came during a session
 
 
 class ShellSession:
@@ -80,6 +90,38 @@ class ShellSession:
                 if row is not None and row.status is OutboxStatus.DEAD:
                     raise ShellDeliveryFailed(row.last_error or "the reply could not be delivered")
                 await asyncio.sleep(IDLE_PAUSE)
+
+    async def deliver_waiting(self, heading: str) -> int:
+        """Print what waits for this user's channel, oldest first, under ``heading``;
+        return how many messages were printed (no heading when none)."""
+        keys = await self._waiting_keys()
+        before = self._connector.printed
+        self._connector.heading = heading
+        try:
+            while keys:
+                if not await self._pipeline.sender.run_once(keys=keys):
+                    break  # claimed by someone else, or waiting for a retry
+                keys = [key for key in keys if key not in self._connector.delivered]
+        finally:
+            self._connector.heading = None
+        return self._connector.printed - before
+
+    async def _waiting_keys(self) -> list[str]:
+        channel = self._reply_to.channel
+        answered_by = self._pipeline.clock.now() - timedelta(seconds=self._reply_timeout)
+        rows = await OutboxItem.filter(
+            platform=Platform.SHELL.value, status=OutboxStatus.PENDING
+        ).order_by("available_at", "id")
+        return [
+            row.key
+            for row in rows
+            if row.target.get("channel") == channel
+            and not (row.kind == OutgoingKind.REPLY.value and _utc(row.created_at) > answered_by)
+        ]
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def local_channel(user: str) -> str:
