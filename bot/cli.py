@@ -16,8 +16,11 @@ sub-command reads one; ``report-usage``'s options when its parser is reached.
 
 ``serve`` refuses to start on a database with unapplied migrations and says to
 run ``chatops migrate``. ``shell`` is a local front door that uses the same
-pipeline (``bot.cli_shell``). ``serve``, ``shell`` and ``plugins`` load the plugins
-(``bot.plugins``) before anything else; one that cannot be loaded is named, exit 1.
+pipeline (``bot.cli_shell``). Every sub-command that reads the configuration, but
+``migrate`` (the database section alone), loads the plugins (``bot.plugins``) first, so
+that their settings sections are validated with the rest; one that cannot be loaded is
+named, exit 1. The loaded plugins reach the sub-command as ``args.plugins``, so that
+``serve``, ``shell`` and ``plugins`` set up the very features whose sections were read.
 The application itself is composed in ``bot.app``.
 """
 
@@ -72,16 +75,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     # imported here: the settings' rules (cron syntax, time zones) cost init and
     # report-usage, which read no configuration, nothing
     from bot.config import ConfigError, load_config, render_config
+    from bot.plugins import PluginError, load_plugins, plugin_sections
 
+    command: str = args.command
+    # migrate needs only the database: a connector's unset secret must not stop it, nor a
+    # plugin's section
+    only = ("database",) if command == "migrate" else None
     try:
-        # migrate needs only the database: a connector's unset secret must not stop it
-        config = load_config(
-            path, environ, only=("database",) if args.command == "migrate" else None
-        )
+        args.plugins = () if only else tuple(load_plugins())
+        sections = plugin_sections(args.plugins)
+    except PluginError as exc:
+        print(f"chatops: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        config = load_config(path, environ, only=only, sections=sections)
     except ConfigError as exc:
         print(f"chatops: invalid configuration: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    command: str = args.command
     if command in ("check-config", "serve") and not _serves(config):
         return EXIT_ERROR
     if command == "check-config":

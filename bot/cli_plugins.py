@@ -1,36 +1,40 @@
 """``chatops plugins``: the features this bot runs, built-in and from plugins, with their
-commands; one line each, built-in first. It loads the plugins as ``serve`` would, so a
-plugin that cannot be loaded fails here the same way, and it opens nothing.
-``loaded_features`` is that loading, shared with ``serve`` and ``shell``.
+commands and the settings section each owns; one line each, built-in first. It loads the
+plugins as ``serve`` would, so a plugin that cannot be loaded fails here the same way,
+and it opens nothing. ``loaded_features`` is that loading, shared with ``serve`` and
+``shell``: the plugins the CLI loaded before the configuration (``args.plugins``), with
+the built-in features.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.app import Loaded, listed, load_features
 from bot.config import Config
-from bot.plugins import GROUP, PluginError
+from bot.plugins import GROUP, Plugin, PluginError, load_plugins
 
 EXIT_OK = 0
 EXIT_ERROR = 1
 
 
-def plugins(config: Config, _args: argparse.Namespace) -> int:
-    loaded = loaded_features(sys.stderr)
+def plugins(config: Config, args: argparse.Namespace) -> int:
+    loaded = loaded_features(sys.stderr, getattr(args, "plugins", None))
     if loaded is None:
         return EXIT_ERROR
     describe_features(config, loaded, sys.stdout)
     return EXIT_OK
 
 
-def loaded_features(stderr: TextIO) -> Loaded | None:
-    """The built-in features and the plugins', as ``serve``, ``shell`` and ``plugins``
-    load them first; ``None`` once a plugin that cannot be loaded is named on ``stderr``."""
+def loaded_features(stderr: TextIO, plugins: Sequence[Plugin] | None = None) -> Loaded | None:
+    """The built-in features and the ``plugins`` (those installed when None), as ``serve``,
+    ``shell`` and ``plugins`` load them first; ``None`` once a plugin that cannot be loaded,
+    or whose name is taken, is named on ``stderr``."""
     try:
-        return load_features()
+        return load_features(load_plugins if plugins is None else lambda: list(plugins))
     except PluginError as exc:
         print(f"chatops: {exc}", file=stderr)
         return None

@@ -49,7 +49,7 @@ def event_loop() -> tuple[str, LoopFactory | None]:
 
 
 def serve(config: Config, args: argparse.Namespace) -> int:
-    loaded = loaded_features(sys.stderr)
+    loaded = loaded_features(sys.stderr, getattr(args, "plugins", None))
     if loaded is None:
         return EXIT_ERROR
     log = configure_logging(

@@ -47,8 +47,8 @@ EXIT_INTERRUPTED = 130
 HISTORY_FILE = ".chatops_history"
 
 
-def shell(config: Config, _args: argparse.Namespace) -> int:
-    loaded = loaded_features(sys.stderr)
+def shell(config: Config, args: argparse.Namespace) -> int:
+    loaded = loaded_features(sys.stderr, getattr(args, "plugins", None))
     if loaded is None:
         return EXIT_ERROR
     try:

@@ -6,6 +6,13 @@ composition root (``bot.app``) hands every feature the same typed ``FeatureHost`
 collects what each returns as ``Provided``: commands, scheduled jobs, HTTP routes, a
 start-up step, and where forge CI events go.
 
+Settings: a built-in feature reads its typed section of ``Config`` (``host.config.ci``).
+A plugin's feature also declares ``schema``, the settings dataclass of its section (a
+frozen dataclass deriving from ``bot.config.Section``, its fields checked by the same
+rules as the built-in sections'); the CLI gives the loaded plugins' schemas to the
+configuration loader, which validates ``[section]`` like any other, and ``setup`` reads
+the result with ``host.settings_for(self)`` (``Configured``).
+
 Invariants:
 - ``setup`` only builds values: no I/O, no awaiting, no global state. So the commands of
   every feature can be listed without a database or a network (the Discord slash
@@ -21,12 +28,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aiohttp import web
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.config.loader import section_defaults
+from bot.config.section import Section
 from bot.forge import CiEventSink, Forges
 from bot.platforms import ScheduledJob
 from bot.router import Command
@@ -45,6 +54,24 @@ class FeatureHost:
     outbox: OutboxQueue  # messages a feature sends on its own (run results, alerts)
     wake: Callable[[], None]  # tells the sender the outbox has new work
     forges: Forges  # filled as the platforms start, before any command runs
+
+    def settings_for(self, feature: Configured[S]) -> S:
+        """``feature``'s settings: its ``[section]`` as the configuration loader read it by
+        its ``schema``, or the schema's defaults when the configuration was built without
+        it (by hand, in tests); a schema with required keys then raises ``ConfigError``."""
+        section, schema = feature.section, feature.schema
+        if not section:
+            raise TypeError(
+                f"{schema.__name__} is a settings schema, but its feature has no section"
+            )
+        found = self.config.plugin_section(section)
+        if found is None:
+            return section_defaults(schema, section)
+        if not isinstance(found, schema):
+            raise TypeError(
+                f"[{section}] was loaded as {type(found).__name__}, not {schema.__name__}"
+            )
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +97,8 @@ class Provided:
 
 
 class Feature(Protocol):
-    """One feature, as the composition root sees it."""
+    """One feature, as the composition root sees it (one with settings of its own also
+    has a ``schema``: see ``Configured``)."""
 
     @property
     def name(self) -> str:
@@ -85,6 +113,21 @@ class Feature(Protocol):
     def setup(self, host: FeatureHost) -> Provided:
         """What it adds, built from ``host``; no I/O (see the module docstring)."""
         ...
+
+
+S = TypeVar("S", bound=Section)
+S_co = TypeVar("S_co", bound=Section, covariant=True)
+
+
+class Configured(Protocol[S_co]):
+    """A feature with settings of its own: ``schema`` is the dataclass its ``[section]``
+    is read into, e.g. ``schema: type[GreetingsSettings] = GreetingsSettings``."""
+
+    @property
+    def section(self) -> str | None: ...
+
+    @property
+    def schema(self) -> type[S_co]: ...
 
 
 @dataclass(frozen=True, slots=True)

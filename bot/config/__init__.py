@@ -13,6 +13,8 @@ The loader is generic: it walks each dataclass's fields by their type hints (``s
 tuples of them, ``Secret``, ``tuple[Secret, ...]`` and ``Secret | None``). Adding a section
 (a connector's ``[github]``, say) means adding a dataclass and a field on ``Config``; the
 loader, the overrides, ``Config.config_secrets()`` and ``render_config`` need no change.
+A plugin's section is a settings dataclass its feature declares (``bot.features``); the
+loader is given those of the loaded plugins and keeps them in ``Config.plugin_sections``.
 
 Layout
 ------
@@ -22,6 +24,8 @@ Import the public names from this package; the modules below are its implementat
   when there are several (every problem is reported at once).
 - ``secrets``: ``Secret`` and the ``env:NAME`` / ``file:PATH`` reference syntax.
 - ``rules``: per-field rules (``field(metadata=_rules(...))``) and the checks they use.
+  Plugins' settings use them, and ``Section``, under public names (``checks``,
+  ``at_least``, ``between``, ``positive``, ``one_of``, ``non_empty``, ``http_url``).
 - ``settings``: the settings dataclasses and ``Config``.
 - ``ci``: ``[ci]``, the CI commands' and run tracker's settings (``CiSettings``).
 - ``ci_secrets``: ``[secrets]``, the secrets commands' and expiry alerts' settings
@@ -66,7 +70,18 @@ if TYPE_CHECKING:
     from bot.config.loader import load_config, parse_config
     from bot.config.overrides import ENV_PREFIX
     from bot.config.render import render_config
+    from bot.config.rules import (
+        Check,
+        at_least,
+        between,
+        checks,
+        http_url,
+        non_empty,
+        one_of,
+        positive,
+    )
     from bot.config.secret_values import Secret
+    from bot.config.section import Section
     from bot.config.settings import (
         BotSettings,
         Config,
@@ -87,6 +102,7 @@ if TYPE_CHECKING:
 # which import that module in turn
 _EXPORTS = {
     "BotSettings": "bot.config.settings",
+    "Check": "bot.config.rules",
     "CiSettings": "bot.ci.settings",
     "CiWorkflow": "bot.ci.settings",
     "Config": "bot.config.settings",
@@ -101,13 +117,21 @@ _EXPORTS = {
     "SchedulerSettings": "bot.config.settings",
     "Secret": "bot.config.secret_values",
     "SecretsSettings": "bot.secrets.settings",
+    "Section": "bot.config.section",
     "ServerSettings": "bot.config.settings",
     "ShellSettings": "bot.config.settings",
     "TrackedSecretEntry": "bot.secrets.settings",
     "UsageToken": "bot.secrets.settings",
     "WorkerSettings": "bot.config.settings",
+    "at_least": "bot.config.rules",
+    "between": "bot.config.rules",
+    "checks": "bot.config.rules",
+    "http_url": "bot.config.rules",
     "load_config": "bot.config.loader",
+    "non_empty": "bot.config.rules",
+    "one_of": "bot.config.rules",
     "parse_config": "bot.config.loader",
+    "positive": "bot.config.rules",
     "render_config": "bot.config.render",
 }
 
@@ -122,6 +146,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ENV_PREFIX",
     "BotSettings",
+    "Check",
     "CiSettings",
     "CiWorkflow",
     "Config",
@@ -135,12 +160,20 @@ __all__ = [
     "SchedulerSettings",
     "Secret",
     "SecretsSettings",
+    "Section",
     "ServerSettings",
     "ShellSettings",
     "TrackedSecretEntry",
     "UsageToken",
     "WorkerSettings",
+    "at_least",
+    "between",
+    "checks",
+    "http_url",
     "load_config",
+    "non_empty",
+    "one_of",
     "parse_config",
+    "positive",
     "render_config",
 ]

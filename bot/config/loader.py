@@ -5,11 +5,18 @@ the environment overrides, then ``_Loader`` walks ``Config`` by its fields' type
 it checks each value's TOML type, resolves secret references and constructs each settings
 object, which checks itself.
 
+Sections owned by features other than the built-in ones (``sections``: a plugin's
+``[greetings]``, say) are walked the same way, each by its own settings dataclass, and kept
+on ``Config.plugin_sections``; a section present in ``sections`` but absent from the file
+takes its defaults. A top-level table that neither ``Config`` nor ``sections`` names is an
+unknown section, and the error says no loaded feature owns it.
+
 Invariants
 ----------
 - Unknown keys and missing required keys are errors; nothing is silently ignored.
 - Every problem is reported: the walk goes on past a bad key and raises them all at the
-  end (``ConfigErrors``), in the order of the sections and keys. An object whose fields
+  end (``ConfigErrors``), in the order of the sections and keys, the built-in sections'
+  first, then those of ``sections`` in their order. An object whose fields
   are wrong is not constructed, so its cross-field checks wait for the fields' fixes.
 - Every failure is a ``ConfigError`` with the full dotted key path, suffixed with
   ``(from VARIABLE)`` when an environment override supplied the value.
@@ -38,6 +45,7 @@ from bot.config.errors import ConfigError, combine, each
 from bot.config.overrides import ENV_PREFIX, _apply_overrides
 from bot.config.rules import _rules_of
 from bot.config.schema import (
+    _close_key,
     _describe,
     _is_required,
     _is_table,
@@ -49,6 +57,7 @@ from bot.config.schema import (
     _unknown_key,
 )
 from bot.config.secret_values import _ENV_NAME, _MASK, Secret, _is_reference
+from bot.config.section import _Section
 from bot.config.settings import Config
 from bot.messages import Level
 
@@ -70,6 +79,8 @@ class _Loader:
     environ: Mapping[str, str] = field(repr=False)  # holds secrets: never print it
     base_dir: Path
     origins: Mapping[str, str]
+    # the sections of features beyond the built-in ones: accepted at the top level
+    sections: Mapping[str, type[_Section]] = field(default_factory=dict, repr=False)
 
     def error(self, path: str, reason: str) -> ConfigError:
         for key, variable in self.origins.items():
@@ -82,9 +93,9 @@ class _Loader:
             raise self.error(path, f"expected a table, got {_describe(raw)}")
         keyed = _keyed_fields(cls)
         errors = [
-            self.error(_join(path, str(name)), _unknown_key(str(name), keyed))
+            self.error(_join(path, str(name)), self.unknown(str(name), raw[name], keyed, path))
             for name in raw
-            if name not in keyed
+            if name not in keyed and not (not path and name in self.sections)
         ]
         hints = typing.get_type_hints(cls)
         kwargs: dict[str, Any] = {}
@@ -116,6 +127,31 @@ class _Loader:
             raise combine(
                 [self.error(_join(path, single.path), single.reason) for single in each(err)]
             ) from None
+
+    def unknown(self, name: str, raw: object, keyed: Mapping[str, object], path: str) -> str:
+        """Why ``name`` is not a key here: at the top level a table is a section that no
+        loaded feature owns, unless its name is close to one that is known."""
+        if path or not isinstance(raw, Mapping):
+            return _unknown_key(name, [*keyed, *(self.sections if not path else ())])
+        known = [*keyed, *self.sections]
+        if _close_key(name, known) is not None:
+            return _unknown_key(name, known)
+        return (
+            "unknown section: neither a built-in section nor one of a loaded plugin's "
+            f"(is its plugin installed?); expected one of {', '.join(known)}"
+        )
+
+    def sections_of(self, merged: Mapping[str, Any]) -> tuple[tuple[str, _Section], ...]:
+        """Each of ``sections`` read from ``merged`` (its defaults when absent), in order."""
+        parsed, errors = [], []
+        for name, schema in self.sections.items():
+            try:
+                parsed.append((name, self.table(schema, merged.get(name, {}), name)))
+            except ConfigError as err:
+                errors.append(err)
+        if errors:
+            raise combine(errors)
+        return tuple(parsed)
 
     def value(self, hint: Any, raw: object, path: str) -> Any:
         if hint is bool:
@@ -226,14 +262,34 @@ def _rule_problem(f: dataclasses.Field[Any], value: object) -> str | None:
     return next((reason for check in rules.checks if (reason := check(value))), None)
 
 
-def parse_config(data: Mapping[str, Any], environ: Mapping[str, str], *, base_dir: Path) -> Config:
+def parse_config(
+    data: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    base_dir: Path,
+    sections: Mapping[str, type[_Section]] | None = None,
+) -> Config:
     """Build a Config from parsed TOML ``data`` plus overrides from ``environ``.
 
     ``base_dir`` anchors relative ``file:`` references (the config file's directory).
-    ``data`` is not modified.
+    ``sections`` are the settings of the loaded features beyond the built-in ones, by
+    section name (``bot.plugins.plugin_sections``). ``data`` is not modified.
     """
-    merged, origins = _apply_overrides(data, environ)
-    return _Loader(environ, base_dir, origins).table(Config, merged, "")
+    sections = dict(sections or {})
+    merged, origins = _apply_overrides(data, environ, sections)
+    loader = _Loader(environ, base_dir, origins, sections)
+    errors: list[ConfigError] = []
+    try:
+        config = loader.table(Config, merged, "")
+    except ConfigError as err:
+        errors.append(err)
+    try:
+        parsed = loader.sections_of(merged)
+    except ConfigError as err:
+        errors.append(err)
+    if errors:
+        raise combine(errors)
+    return dataclasses.replace(config, plugin_sections=parsed) if parsed else config
 
 
 def load_config(
@@ -241,8 +297,11 @@ def load_config(
     environ: Mapping[str, str],
     *,
     only: tuple[str, ...] | None = None,
+    sections: Mapping[str, type[_Section]] | None = None,
 ) -> Config:
     """Load the TOML file at ``path`` (all defaults when None) with overrides from ``environ``.
+
+    ``sections`` are the loaded plugins' settings by section name (see ``parse_config``).
 
     ``Config.source`` is the file's absolute path. Without a file, relative ``file:``
     references in overrides are resolved against the current working directory.
@@ -252,6 +311,7 @@ def load_config(
     defaults, so a secret another section refers to need not be set.
     """
     if only is not None:
+        sections = {name: schema for name, schema in (sections or {}).items() if name in only}
         environ = {
             name: value
             for name, value in environ.items()
@@ -259,7 +319,7 @@ def load_config(
             or name.upper()[len(ENV_PREFIX) :].split("__")[0].lower() in only
         }
     if path is None:
-        return parse_config({}, environ, base_dir=Path.cwd())
+        return parse_config({}, environ, base_dir=Path.cwd(), sections=sections)
     file = Path(path)
     try:
         with file.open("rb") as stream:
@@ -276,5 +336,11 @@ def load_config(
     absolute = file.absolute()
     if only is not None:
         data = {key: value for key, value in data.items() if key in only}
-    config = parse_config(data, environ, base_dir=absolute.parent)
+    config = parse_config(data, environ, base_dir=absolute.parent, sections=sections)
     return dataclasses.replace(config, source=str(absolute))
+
+
+def section_defaults(schema: type[D], name: str) -> D:
+    """The settings ``schema`` holds when ``[name]`` is absent from the configuration;
+    ``ConfigError`` naming each of its required keys."""
+    return _Loader({}, Path.cwd(), {}).table(schema, {}, name)

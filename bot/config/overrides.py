@@ -9,6 +9,7 @@ Invariants
 ----------
 - The environment is passed in as a mapping; ``os.environ`` is never read.
 - The parsed TOML data is not modified: overrides apply to a copy of its tables.
+- The sections of loaded plugins (``sections``) are overridden like the built-in ones.
 - Every overridden dotted path is recorded with its variable, so that errors about the
   value name the variable.
 - A variable under the prefix that does not name a single key (unknown names, a table, an
@@ -32,6 +33,7 @@ from bot.config.schema import (
     _tuple_item,
     _unknown_key,
 )
+from bot.config.section import _Section
 from bot.config.settings import Config
 
 if TYPE_CHECKING:
@@ -74,12 +76,16 @@ def _override_value(hint: Any, text: str, label: str) -> Any:
 
 
 def _apply_overrides(
-    data: Mapping[str, Any], environ: Mapping[str, str]
+    data: Mapping[str, Any],
+    environ: Mapping[str, str],
+    sections: Mapping[str, type[_Section]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Apply ``CHATOPS__<SECTION>__<KEY>`` variables to a copy of ``data``.
+    """Apply ``CHATOPS__<SECTION>__<KEY>`` variables to a copy of ``data``; ``sections``
+    are the loaded plugins' settings by section name, overridden like built-in sections.
 
     Returns the merged data and, for each overridden dotted path, the variable that set it.
     """
+    sections = sections or {}
     merged = _copy_tables(data)
     origins: dict[str, str] = {}
     for variable in sorted(environ):
@@ -99,12 +105,15 @@ def _apply_overrides(
         cls: type[DataclassInstance] = Config
         table = merged
         for depth, name in enumerate(names):
-            keyed = _keyed_fields(cls)
+            every_hint = typing.get_type_hints(cls)
+            hints: dict[str, Any] = {key: every_hint[key] for key in _keyed_fields(cls)}
+            if depth == 0:
+                hints.update(sections)
             last = depth == len(names) - 1
-            if name not in keyed:
-                reason = _unknown_key(name, keyed)
+            if name not in hints:
+                reason = _unknown_key(name, hints)
                 raise ConfigError(label, reason if last else f"{name!r}: {reason}")
-            hint = typing.get_type_hints(cls)[name]
+            hint = hints[name]
             if _is_table_array(hint):
                 raise ConfigError(
                     label,
@@ -113,7 +122,7 @@ def _apply_overrides(
                 )
             if _is_table(hint):
                 if last:
-                    first = next(iter(_keyed_fields(hint)))
+                    first = next(iter(_keyed_fields(hint)), "key")
                     raise ConfigError(
                         label,
                         "is a table; override its keys one at a time, "

@@ -2,7 +2,8 @@
 
 Invariants
 ----------
-- Every section and key is present, in declaration order; an unset optional value is
+- Every section and key is present, in declaration order, then the loaded plugins'
+  sections (``Config.plugin_sections``) in their order; an unset optional value is
   written as a comment.
 - Secrets are masked: only their references are shown, never their values.
 - For a configuration without secrets, parsing the text back gives an equal ``Config``
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
 def render_config(config: Config) -> str:
     """The effective configuration as TOML, every section and key present, secrets masked.
 
-    For a configuration without secrets, parsing the text back gives an equal Config
-    (``source`` aside). A masked secret does not load back: the loader says so.
+    For a configuration without secrets, parsing the text back (with the same plugin
+    sections) gives an equal Config (``source`` aside). A masked secret does not load
+    back: the loader says so.
     """
     lines = [
         "# Effective chatops-bridge configuration.",
@@ -37,6 +39,8 @@ def render_config(config: Config) -> str:
         "# Secrets are masked: only their references are shown.",
     ]
     _render_table(config, "", None, lines)
+    for name, settings in config.plugin_sections:
+        _render_table(settings, name, f"[{name}]", lines)
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,9 @@ Invariants
 - A reason never quotes a value read from a secret: ``_database_url_problem`` quotes only a
   literal URL's scheme, and rejects a literal URL that embeds a password.
 - No module state: importing this module only defines things.
+
+Plugins' settings use the same machinery under public names (``bot.config.checks``,
+``bot.config.at_least``...), defined at the end of this module.
 """
 
 from __future__ import annotations
@@ -173,3 +176,14 @@ def _database_url_problem(url: str, *, literal: bool) -> str | None:
     if not parts.path.strip("/"):
         return "a postgres URL needs a database name: postgres://user@host:5432/db"
     return None
+
+
+# ------------------------------------------------------------- public names, for plugins
+
+checks = _rules  # not ``rules``: that is this module's name in the package
+at_least = _at_least
+between = _between
+positive = _positive
+one_of = _one_of
+non_empty = _non_empty
+http_url = _http_url

@@ -5,7 +5,9 @@ A settings dataclass is a table; its fields are its keys, except those whose rul
 tables (``_is_table_array``), an array (``_tuple_item``), an optional value
 (``_optional_inner``) or a scalar. Key paths are dotted, with array indexes in brackets
 (``permissions.grants[1].level``), and built with ``_join``. ``_kind``, ``_describe`` and
-``_unknown_key`` phrase values and keys for error messages.
+``_unknown_key`` phrase values and keys for error messages. ``_unreadable`` finds a field
+whose type the loader cannot read, so that a plugin's settings schema is refused when it is
+loaded, not when a user first sets that key.
 
 Invariants
 ----------
@@ -26,6 +28,8 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from bot.config.rules import _rules_of
+from bot.config.secret_values import Secret
+from bot.messages import Level
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -102,8 +106,42 @@ def _describe(value: object) -> str:
     return _kind(value)
 
 
-def _unknown_key(name: str, known: Collection[str]) -> str:
+def _close_key(name: str, known: Collection[str]) -> str | None:
+    """The one of ``known`` that ``name`` looks like a typo of, if any."""
     close = difflib.get_close_matches(name, list(known), n=1)
-    if close:
-        return f"unknown key (did you mean {close[0]!r}?)"
+    return close[0] if close else None
+
+
+def _unknown_key(name: str, known: Collection[str]) -> str:
+    close = _close_key(name, known)
+    if close is not None:
+        return f"unknown key (did you mean {close!r}?)"
     return f"unknown key; expected one of {', '.join(known)}"
+
+
+_SCALARS = (bool, int, float, str, Level, Secret)
+
+
+def _unreadable(cls: type[DataclassInstance], path: str = "") -> str | None:
+    """The first key of ``cls`` whose type the loader cannot read, as ``path: type``, or
+    None. Raises ``NameError`` when an annotation names something not importable at run time.
+    """
+    hints = typing.get_type_hints(cls)
+    for name in _keyed_fields(cls):
+        found = _unreadable_hint(hints[name], _join(path, name))
+        if found is not None:
+            return found
+    return None
+
+
+def _unreadable_hint(hint: Any, path: str) -> str | None:
+    if hint in _SCALARS:
+        return None
+    if _is_table(hint):
+        return _unreadable(hint, path)
+    inner = _tuple_item(hint)
+    if inner is None:
+        inner = _optional_inner(hint)
+    if inner is not None:
+        return _unreadable_hint(inner, path)
+    return f"{path}: {hint!r}"

@@ -4,6 +4,8 @@ Construction runs each field's rules (``bot.config.rules``) and reports every fi
 breaks one (the first broken rule of each), then, when all fields pass, the class's
 cross-field ``_check``, which may raise a ``ConfigErrors`` for several problems.
 Errors carry a path relative to the object; the loader prefixes its own.
+``Section`` is the same class under the name plugins use (``bot.config.Section``): a
+plugin's settings derive from it like the built-in sections.
 No module state: importing this module only defines things.
 """
 
@@ -39,3 +41,7 @@ class _Section:
 
     def _check(self) -> None:
         """Cross-field invariants: raise ``ConfigError(relative_path, reason)``."""
+
+
+# the public name, for plugins' settings (``bot.features``, README "Extending")
+Section = _Section

@@ -1,7 +1,8 @@
 """The settings dataclasses and ``Config``, the tree the rest of the service receives.
 
 Each ``[section]`` of the TOML file is a frozen dataclass deriving from ``_Section``
-(``bot.config.section``), and ``Config`` has one field per section. The platforms' sections
+(``bot.config.section``), and ``Config`` has one field per section; the sections of
+plugins' features are kept apart, in ``Config.plugin_sections``. The platforms' sections
 (``[github]``, ``[slack]``...) live in ``bot.config.platforms``, one module each. Adding a
 section means adding a dataclass and a field on ``Config``; the loader, the overrides,
 ``Config.config_secrets()`` and ``render_config`` need no change.
@@ -226,7 +227,16 @@ class Config(_Section):
     gitlab: GitLabSettings = field(default_factory=GitLabSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
     discord: DiscordSettings = field(default_factory=DiscordSettings)
+    # the sections of the loaded plugins' features, by name, in load order: each parsed by
+    # the feature's own settings dataclass (``bot.features``); read with ``plugin_section``
+    plugin_sections: tuple[tuple[str, _Section], ...] = field(
+        default=(), metadata=_rules(key=False)
+    )
     source: str | None = field(default=None, metadata=_rules(key=False))
+
+    def plugin_section(self, name: str) -> _Section | None:
+        """The settings a plugin's ``[name]`` section was loaded into, if it was."""
+        return next((value for key, value in self.plugin_sections if key == name), None)
 
     def config_secrets(self) -> tuple[Secret, ...]:
         """Every Secret in the configuration, in field order, for log redaction."""

@@ -4,6 +4,7 @@ Each test "installs" the example plugin (``tests/example_plugin``) the way pip w
 it for ``importlib.metadata``: a ``*.dist-info`` directory with ``METADATA`` and
 ``entry_points.txt``, in a temporary directory put on ``sys.path``. Nothing is installed
 into the environment, so the other tests never see it.
+The plugin's settings are tested in ``test_plugins_settings``.
 """
 
 from __future__ import annotations
@@ -39,13 +40,18 @@ def install(root: Path, monkeypatch: pytest.MonkeyPatch, *entry_points: str) -> 
     monkeypatch.syspath_prepend(str(root))
 
 
-@pytest.fixture
-def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bare_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A configuration file naming only a database, with no ``CHATOPS`` variables set."""
     for name in [name for name in os.environ if name.startswith("CHATOPS")]:
         monkeypatch.delenv(name)
     path = tmp_path / "chatops.toml"
     path.write_text(f'[database]\nurl = "sqlite://{tmp_path / "bot.sqlite3"}"\n')
     return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return bare_config(tmp_path, monkeypatch)
 
 
 def test_chatops_plugins_lists_built_in_and_plugin_features(
@@ -65,7 +71,8 @@ def test_chatops_plugins_lists_built_in_and_plugin_features(
         "channels: subscribe, unsubscribe, subscriptions, use (built-in)\n"
         "secrets: secrets track, secrets untrack, secrets ack, secrets snooze, secrets audit, "
         "secrets expiring, secrets usage (built-in, settings [secrets])\n"
-        "greetings: hello (plugin tests.example_plugin:FEATURE from chatops-example 0.1)\n"
+        "greetings: hello (plugin tests.example_plugin:FEATURE from chatops-example 0.1, "
+        "settings [greetings])\n"
     )
 
 
