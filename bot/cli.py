@@ -158,8 +158,17 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a commented configuration file to start from")
     init.add_argument("path", nargs="?", default=str(DEFAULT_PATH), help="default: chatops.toml")
     init.add_argument("--force", action="store_true", help="replace an existing file")
-    sub.add_parser(
-        "doctor", help="check the configuration, the database and each platform's credentials"
+    doctor = sub.add_parser(
+        "doctor",
+        help="check the configuration, the database, each platform's credentials and webhooks",
+    )
+    doctor.add_argument(
+        "--repo",
+        action="append",
+        default=[],
+        metavar="REPO",
+        help="also check this repository's webhook (github:OWNER/REPO, gitlab:GROUP/PROJECT; "
+        "unprefixed: on each enabled forge); repeatable",
     )
     serve = sub.add_parser("serve", help="run the bot: web endpoints, workers, scheduler")
     serve.add_argument("--host", help="override server.host")

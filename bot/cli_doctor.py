@@ -1,6 +1,7 @@
-"""``chatops doctor``: check the configuration, the database and each platform's
-credentials (``bot.doctor``, with the checks of ``connectors.doctor``); exit 1 when a
-check failed."""
+"""``chatops doctor``: check the configuration, the database, each platform's credentials
+and, where the forge's API shows them, its webhooks and a GitHub App's permissions
+(``bot.doctor``, with the checks of ``connectors.doctor``; ``--repo`` adds repositories to
+the webhook checks); exit 1 when a check failed."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 
 
-def doctor(config: Config, _args: argparse.Namespace) -> int:
-    return asyncio.run(_doctor(config))
+def doctor(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_doctor(config, list(getattr(args, "repo", None) or ())))
 
 
-async def _doctor(config: Config) -> int:
+async def _doctor(config: Config, repos: list[str]) -> int:
     clock = SystemClock()
     findings = await diagnose(
-        config, platform_checks(config, clock), webhook_platforms=webhook_platforms(config)
+        config, platform_checks(config, clock, repos), webhook_platforms=webhook_platforms(config)
     )
     print(render(findings, [s.reveal() for s in config.config_secrets()]), end="")
     return EXIT_ERROR if failed(findings) else EXIT_OK

@@ -1,4 +1,4 @@
-"""The platforms' part of ``chatops doctor``: one credential check per enabled platform.
+"""The platforms' part of ``chatops doctor``: one check per enabled platform.
 
 Each check makes the cheapest API call that proves the configured credential and says
 whose it is, through the client library the bot itself uses (gidgethub, gidgetlab,
@@ -7,6 +7,13 @@ would break the bot (a ``bot_login`` that is not the token's user means the bot 
 its own comments as commands). A failure becomes a ``Finding`` that says what to fix; no
 check raises.
 
+The forges' checks go on where the API lets them read the webhook configuration
+(``connectors.github.doctor``, ``connectors.gitlab.doctor``): a GitHub App's granted
+permissions and events against what the command families need, and its webhook; in token
+mode and on GitLab, the webhook of each repository to check. Those are the repositories
+the configuration names for that forge (``[[ci.workflows]]``, ``[[secrets.tracked]]``,
+``[[secrets.usage_tokens]]``) and the ones given with ``--repo`` (``repos_to_check``).
+
 Which platforms post to ``bot.public_url`` (GitHub, GitLab, Slack in HTTP mode, Discord
 with an interactions endpoint) is decided here too, for the public URL check.
 """
@@ -14,6 +21,7 @@ with an interactions endpoint) is decided here too, for the public URL check.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -30,26 +38,53 @@ from bot.config import Config
 from bot.config.platforms import DiscordSettings, GitHubSettings, GitLabSettings, SlackSettings
 from bot.config.platforms.slack import HTTP
 from bot.doctor import Finding, PlatformCheck, fail, ok
+from bot.messages import Forge
 from connectors.discord.client import DiscordHTTP
+from connectors.github import doctor as github_doctor
 from connectors.github.auth import AppTokens
+from connectors.github.integration import ROUTE as GITHUB_ROUTE
 from connectors.github.integration import requester as github_requester
+from connectors.gitlab import doctor as gitlab_doctor
 from connectors.gitlab.api import GitLabApi
+from connectors.gitlab.integration import ROUTE as GITLAB_ROUTE
 from connectors.gitlab.integration import requester as gitlab_requester
 
 UNREACHABLE = (aiohttp.ClientError, TimeoutError, OSError)
 
 
-def platform_checks(config: Config, clock: Clock) -> list[PlatformCheck]:
+def platform_checks(config: Config, clock: Clock, repos: Sequence[str] = ()) -> list[PlatformCheck]:
+    """The checks of the enabled platforms; ``repos`` as given to ``doctor --repo``."""
     checks: list[PlatformCheck] = []
     if config.github.enabled:
-        checks.append(functools.partial(check_github, config, clock))
+        github_repos = repos_to_check(config, Forge.GITHUB, repos)
+        checks.append(functools.partial(check_github, config, clock, repos=github_repos))
     if config.gitlab.enabled:
-        checks.append(functools.partial(check_gitlab, config))
+        gitlab_repos = repos_to_check(config, Forge.GITLAB, repos)
+        checks.append(functools.partial(check_gitlab, config, repos=gitlab_repos))
     if config.slack.enabled:
         checks.append(functools.partial(check_slack, config.slack))
     if config.discord.enabled:
         checks.append(functools.partial(check_discord, config.discord))
     return checks
+
+
+def repos_to_check(config: Config, forge: Forge, named: Sequence[str]) -> list[str]:
+    """The repositories of ``forge`` whose webhooks the doctor reads: those the configuration
+    names, and those of ``named`` prefixed ``<forge>:`` or not prefixed at all; sorted,
+    lower case, once each."""
+    named_in_config = [
+        *((w.forge, w.repo) for w in config.ci.workflows),
+        *((t.forge, t.repo) for t in config.secrets.tracked),
+        *((u.forge, u.repo) for u in config.secrets.usage_tokens),
+    ]
+    found = {repo for where, repo in named_in_config if where == forge.value}
+    for name in named:
+        prefix, colon, rest = name.partition(":")
+        if not colon:
+            found.add(name.lower())
+        elif prefix.lower() == forge.value:
+            found.add(rest.lower())
+    return sorted(repo for repo in found if repo)
 
 
 def webhook_platforms(config: Config) -> list[str]:
@@ -66,13 +101,14 @@ def webhook_platforms(config: Config) -> list[str]:
 
 
 async def check_github(
-    config: Config, clock: Clock, session: aiohttp.ClientSession
+    config: Config, clock: Clock, session: aiohttp.ClientSession, *, repos: Sequence[str] = ()
 ) -> list[Finding]:
     settings = config.github
+    url = config.bot.public_url.rstrip("/") + GITHUB_ROUTE
     try:
         if settings.app_mode:
-            return await _github_app(config, settings, clock, session)
-        return [await _github_token(config, settings, session)]
+            return await _github_app(config, settings, clock, session, url)
+        return await _github_token(config, settings, session, repos, url)
     except gidgethub.HTTPException as exc:
         what = "github.app_id and github.private_key" if settings.app_mode else "github.token"
         return [fail("github", f"GitHub answered {int(exc.status_code)} ({exc}): check {what}")]
@@ -81,8 +117,12 @@ async def check_github(
 
 
 async def _github_token(
-    config: Config, settings: GitHubSettings, session: aiohttp.ClientSession
-) -> Finding:
+    config: Config,
+    settings: GitHubSettings,
+    session: aiohttp.ClientSession,
+    repos: Sequence[str],
+    url: str,
+) -> list[Finding]:
     assert settings.token is not None  # the settings check guarantees a token or an App
     api = GitHubAPI(
         session,
@@ -93,16 +133,22 @@ async def _github_token(
     user = await api.getitem("/user")
     login = str(user["login"])
     if login.lower() != settings.bot_login.lower():
-        return fail(
+        found = fail(
             "github",
             f'the token is {login}\'s but github.bot_login is "{settings.bot_login}": '
             f'set bot_login = "{login}", or the bot reads its own comments',
         )
-    return ok("github", f"token of {login}")
+    else:
+        found = ok("github", f"token of {login}")
+    return [found, *await github_doctor.repo_hooks(api, repos, url)]
 
 
 async def _github_app(
-    config: Config, settings: GitHubSettings, clock: Clock, session: aiohttp.ClientSession
+    config: Config,
+    settings: GitHubSettings,
+    clock: Clock,
+    session: aiohttp.ClientSession,
+    url: str,
 ) -> list[Finding]:
     assert settings.app_id is not None
     assert settings.private_key is not None
@@ -118,15 +164,23 @@ async def _github_app(
     app = await api.getitem("/app")
     installations = [each async for each in api.getiter("/app/installations")]
     if not installations:
-        return [
+        found = [
             ok("github", f"App {app['slug']} (id {app['id']})"),
             fail("github", "the App is installed nowhere: install it on your repositories"),
         ]
-    accounts = sorted(str(each["account"]["login"]) for each in installations)
-    return [ok("github", f"App {app['slug']} (id {app['id']}), installed on {', '.join(accounts)}")]
+    else:
+        accounts = ", ".join(sorted(str(each["account"]["login"]) for each in installations))
+        found = [ok("github", f"App {app['slug']} (id {app['id']}), installed on {accounts}")]
+    return [
+        *found,
+        *github_doctor.app_findings(app, installations),
+        *await github_doctor.app_hook(api, url),
+    ]
 
 
-async def check_gitlab(config: Config, session: aiohttp.ClientSession) -> list[Finding]:
+async def check_gitlab(
+    config: Config, session: aiohttp.ClientSession, *, repos: Sequence[str] = ()
+) -> list[Finding]:
     settings: GitLabSettings = config.gitlab
     assert settings.token is not None  # the settings check guarantees one when enabled
     api = GitLabApi(
@@ -143,14 +197,19 @@ async def check_gitlab(config: Config, session: aiohttp.ClientSession) -> list[F
         return [fail("gitlab", f"cannot reach {settings.base_url}: {_reason(exc)}")]
     username = str(user["username"])
     if username.lower() != settings.bot_username.lower():
-        return [
-            fail(
-                "gitlab",
-                f'the token is {username}\'s but gitlab.bot_username is "{settings.bot_username}": '
-                f'set bot_username = "{username}", or the bot reads its own notes',
-            )
-        ]
-    return [ok("gitlab", f"token of {username}")]
+        found = fail(
+            "gitlab",
+            f'the token is {username}\'s but gitlab.bot_username is "{settings.bot_username}": '
+            f'set bot_username = "{username}", or the bot reads its own notes',
+        )
+    else:
+        found = ok("gitlab", f"token of {username}")
+    url = config.bot.public_url.rstrip("/") + GITLAB_ROUTE
+    try:
+        hooks = await gitlab_doctor.project_hooks(api, repos, url)
+    except UNREACHABLE as exc:
+        hooks = [fail("gitlab", f"cannot reach {settings.base_url}: {_reason(exc)}")]
+    return [found, *hooks]
 
 
 async def check_slack(settings: SlackSettings, session: aiohttp.ClientSession) -> list[Finding]:

@@ -6,7 +6,8 @@ commands, and an acknowledgement whose command was already answered is dropped w
 answer is sent.
 
 Invariants:
-- ``enqueue`` is idempotent by ``Outgoing.key``.
+- ``enqueue`` is idempotent by ``Outgoing.key``; ``enqueue_in_transaction`` raises on a
+  key that exists, rolling its caller back.
 - A step on a claimed row (sent, dead, retry, drop) happens only while the caller's claim
   is current; otherwise it raises ``LeaseLost`` and writes nothing. A step and its audit
   line are one transaction.
@@ -40,7 +41,7 @@ from bot.store.queue_rows import (
     outbox_write,
     priority_of,
 )
-from bot.store.sql import Statement
+from bot.store.sql import Statement, postgres_placeholders
 from bot.store.writes import Unchanged, Write, db_time, write_atomically
 
 _SENT = (
@@ -277,19 +278,14 @@ async def enqueue_in_transaction(outgoing: Outgoing, now: datetime) -> None:
     """Create ``outgoing``'s outbox row inside the caller's (ORM) transaction.
 
     For a caller that must enqueue together with its own writes (the run tracker settling
-    a run). A duplicate key raises ``IntegrityError``, which rolls the caller back: use it
-    only for keys that the caller's own conditional update makes unique.
+    a run, an expiry alert recorded with its messages). The row is ``outbox_write``'s, run
+    on the connection of the transaction the calling task is in (Tortoise's context), so
+    it commits or rolls back with the caller's writes. A duplicate key raises
+    ``IntegrityError``, which rolls the caller back: use it only for keys that the caller's
+    own conditional update makes unique.
     """
-    await OutboxItem.create(
-        key=outgoing.key,
-        platform=outgoing.target.platform.value,
-        target=outgoing.target.to_dict(),
-        reply=outgoing.reply.to_dict(),
-        invocation_id=outgoing.invocation_id,
-        kind=outgoing.kind.value,
-        priority=priority_of(outgoing.kind),
-        status=OutboxStatus.PENDING,
-        available_at=now,
-        created_at=now,
-        received_at=None,
-    )
+    client = OutboxItem._meta.db  # inside a transaction: the transaction's connection
+    dialect = client.capabilities
+    write = outbox_write(dialect, outgoing, now, None)
+    text = postgres_placeholders(write.text) if dialect.dialect == "postgres" else write.text
+    await client.execute_query(text, list(write.values))

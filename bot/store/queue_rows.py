@@ -3,7 +3,10 @@
 The inbox and outbox (``bot.store.inbox``, ``bot.store.outbox``) share these shapes. The
 ``*_write`` functions build the ``INSERT`` of one row as a ``bot.store.writes.Write``, in
 the formats the ORM uses, so a step can write its rows in one transaction with the change
-they belong to (a completion's reply and audit line, a send's audit line).
+they belong to (a completion's reply and audit line, a send's audit line). ``outbox_write``
+is the one encoding of an outbox row outside PostgreSQL's batched steps
+(``bot.store.postgres_steps``): the queues' own writes and ``enqueue_in_transaction``
+(a feature's ORM transaction) both run its statement.
 
 Outbox order: messages (replies, notices) before acknowledgements (a 👀 on the command),
 each oldest first by ``available_at``.
@@ -15,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.messages import Invocation, Outgoing, OutgoingKind
-from bot.store.database import Database
-from bot.store.writes import Write, db_json, db_time
+from bot.store.writes import Dialect, Write, db_json, db_time
 
 # outbox priorities: lower goes first
 MESSAGE_PRIORITY = 0
@@ -102,7 +104,7 @@ _AUDIT_INSERT = (
 )
 
 
-def inbox_write(database: Database, invocation: Invocation, now: datetime) -> Write:
+def inbox_write(database: Dialect, invocation: Invocation, now: datetime) -> Write:
     """The inbox row of ``invocation``; it changes no row when the delivery was seen before."""
     return Write(
         _INBOX_INSERT,
@@ -118,13 +120,14 @@ def inbox_write(database: Database, invocation: Invocation, now: datetime) -> Wr
 
 
 def outbox_write(
-    database: Database,
+    database: Dialect,
     outgoing: Outgoing,
     now: datetime,
     received_at: datetime | None,
     available_at: datetime | None = None,
 ) -> Write:
-    """The outbox row of ``outgoing``, due at ``available_at`` (default ``now``)."""
+    """The outbox row of ``outgoing``, due at ``available_at`` (default ``now``); a row with
+    the same key makes it fail (``IntegrityError``)."""
     return Write(
         _OUTBOX_INSERT,
         (
@@ -142,7 +145,7 @@ def outbox_write(
     )
 
 
-def audit_write(database: Database, entry: Audit, now: datetime) -> Write:
+def audit_write(database: Dialect, entry: Audit, now: datetime) -> Write:
     return Write(
         _AUDIT_INSERT,
         (

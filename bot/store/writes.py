@@ -37,7 +37,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from tortoise.exceptions import IntegrityError, OperationalError
@@ -65,7 +65,14 @@ class Unchanged(Exception):
         self.changed = changed
 
 
-def db_time(database: Database, value: datetime | None) -> Any:
+class Dialect(Protocol):
+    """What a value's encoding depends on: a ``Database``, or a transaction's dialect."""
+
+    @property
+    def dialect(self) -> str: ...
+
+
+def db_time(database: Dialect, value: datetime | None) -> Any:
     """A timestamp as the ORM stores it: text on SQLite (``isoformat(" ")``), else as is."""
     if value is None or database.dialect != "sqlite":
         return value

@@ -28,14 +28,19 @@ from bot.config import Config
 from connectors.gitlab.api import GitLabApi, project_ref
 from connectors.gitlab.integration import ROUTE, requester
 
+# the events the bot reads, and how the output names them
+EVENT_WORDS = {
+    "note_events": "comments",
+    "pipeline_events": "pipeline events",
+    "merge_requests_events": "merge request events",
+}
+NEEDED_EVENTS = tuple(EVENT_WORDS)
 HOOK_FLAGS = {
-    "note_events": True,
-    "pipeline_events": True,
-    "merge_requests_events": True,
+    **dict.fromkeys(NEEDED_EVENTS, True),
     "push_events": False,
     "enable_ssl_verification": True,
 }
-EVENTS_WORDS = "comments, pipeline events, merge request events"
+EVENTS_WORDS = ", ".join(EVENT_WORDS.values())
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
 
 

@@ -1,5 +1,9 @@
 """``chatops doctor`` against the fake platforms: the whole report, for a good and a broken
-configuration, through the real client libraries and a real database."""
+configuration, through the real client libraries and a real database.
+
+The forges' webhooks are read for the repositories the configuration names
+(``[[ci.workflows]]``) and the ones given as ``--repo``: on GitHub (token mode) each
+repository's hook, on GitLab each project's, or the hook of a group it belongs to."""
 
 from __future__ import annotations
 
@@ -68,7 +72,29 @@ async def bot_web(database_url: str) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-def write_config(path: Path, f: Fakes, database_url: str, public_url: str, **names: str) -> Path:
+WORKFLOWS = """
+[[ci.workflows]]
+repo = "acme/web"
+workflow = "ci.yml"
+
+[[ci.workflows]]
+repo = "acme/platform/api"
+workflow = "ci"
+forge = "gitlab"
+"""
+GITLAB_FLAGS = {
+    "note_events": True,
+    "pipeline_events": True,
+    "merge_requests_events": True,
+    "push_events": False,
+}
+GITHUB_EVENTS = ["issue_comment", "pull_request_review_comment", "workflow_run", "check_suite"]
+MAINTAINER, OWNER = 40, 50
+
+
+def write_config(
+    path: Path, f: Fakes, database_url: str, public_url: str, extra: str = "", **names: str
+) -> Path:
     path.write_text(
         f"""
 [bot]
@@ -101,7 +127,7 @@ enabled = true
 api_url = "{f.discord.api_url}"
 bot_token = "env:DISCORD_BOT_TOKEN"
 application_id = "{names.get("application_id", APPLICATION_ID)}"
-""",
+{extra}""",
         encoding="utf-8",
     )
     return path
@@ -120,10 +146,10 @@ def environ(**overrides: str) -> dict[str, str]:
     }
 
 
-async def report(config: Config) -> tuple[str, bool]:
+async def report(config: Config, repos: tuple[str, ...] = ()) -> tuple[str, bool]:
     findings = await diagnose(
         config,
-        platform_checks(config, SystemClock()),
+        platform_checks(config, SystemClock(), repos),
         webhook_platforms=webhook_platforms(config),
         request_timeout=5.0,
     )
@@ -134,34 +160,64 @@ async def test_a_good_configuration_passes_every_check(tmp_path: Path) -> None:
     database_url = f"sqlite://{tmp_path / 'chatops.sqlite3'}"
     await migrate(database_url)
     async with fakes() as f, bot_web(database_url) as public_url:
-        path = write_config(tmp_path / "chatops.toml", f, database_url, public_url)
-        text, problems = await report(load_config(path, environ()))
+        f.github.add_hook("acme/web", f"{public_url}/webhooks/github", GITHUB_EVENTS)
+        gitlab_url = f"{public_url}/webhooks/gitlab"
+        api = f.gitlab.add_project("acme/platform/api")
+        f.gitlab.set_access_level(api.id, f.gitlab.bot, MAINTAINER)
+        f.gitlab.hooks.add_hook(gitlab_url, GITLAB_FLAGS, project_id=api.id)
+        # a project without a hook of its own, in a group that has one
+        tools = f.gitlab.add_project("acme/tools")
+        f.gitlab.set_access_level(tools.id, f.gitlab.bot, MAINTAINER)
+        acme = f.gitlab.hooks.add_group("acme")
+        f.gitlab.hooks.set_group_access_level("acme", f.gitlab.bot.id, OWNER)
+        f.gitlab.hooks.add_hook(gitlab_url, GITLAB_FLAGS, group_id=acme)
+        path = write_config(tmp_path / "chatops.toml", f, database_url, public_url, WORKFLOWS)
+        text, problems = await report(load_config(path, environ()), ("gitlab:acme/tools",))
+        violations = [*f.github.violations, *f.gitlab.violations]
 
     assert text == (
-        f"ok    config      {path}\n"
-        "ok    database    sqlite: migrations applied\n"
-        "ok    github      token of chatops-bot\n"
-        "ok    gitlab      token of chatops-bot\n"
-        "ok    slack       bot grace in workspace Subarachnoid Workspace\n"
-        "ok    slack       Socket Mode: a connection can be opened\n"
-        f"ok    discord     bot chatops (id {APPLICATION_ID})\n"
-        f"note  public url  {public_url} is this machine only: GitHub, GitLab cannot post to "
-        "it; set bot.public_url to your reverse proxy's or tunnel's address (deploy/README.md)\n"
-        f"ok    public url  {public_url}/healthz answers\n"
+        f"ok    config          {path}\n"
+        "ok    database        sqlite: migrations applied\n"
+        "ok    github          token of chatops-bot\n"
+        f"ok    github webhook  acme/web: webhook 1 posts to {public_url}/webhooks/github with "
+        "the events needed\n"
+        "ok    gitlab          token of chatops-bot\n"
+        "ok    gitlab webhook  acme/platform/api: webhook 1 sends comments, pipeline events, "
+        "merge request events\n"
+        "ok    gitlab webhook  acme/tools (group acme): webhook 2 sends comments, pipeline "
+        "events, merge request events\n"
+        "ok    slack           bot grace in workspace Subarachnoid Workspace\n"
+        "ok    slack           Socket Mode: a connection can be opened\n"
+        f"ok    discord         bot chatops (id {APPLICATION_ID})\n"
+        f"note  public url      {public_url} is this machine only: GitHub, GitLab cannot post "
+        "to it; set bot.public_url to your reverse proxy's or tunnel's address "
+        "(deploy/README.md)\n"
+        f"ok    public url      {public_url}/healthz answers\n"
         "all checks passed\n"
     )
     assert problems is False
+    assert violations == []
 
 
 async def test_a_broken_configuration_says_what_to_fix_for_each_item(tmp_path: Path) -> None:
     database_url = f"sqlite://{tmp_path / 'chatops.sqlite3'}"  # never migrated
     closed = _closed_port_url()
     async with fakes() as f:
+        # acme/web sends too little, as form data; acme/api's hook posts to an old address
+        f.github.add_hook(
+            "acme/web", f"{closed}/webhooks/github", ["issue_comment"], content_type="form"
+        )
+        f.github.add_hook("acme/api", "https://old.example.com/webhooks/github", GITHUB_EVENTS)
+        # the first repository asked about: the token may not read its hooks
+        f.github.fail_next(
+            "repos/list-webhooks", 403, body={"message": "Must have admin rights to Repository."}
+        )
         path = write_config(
             tmp_path / "chatops.toml",
             f,
             database_url,
             closed,
+            WORKFLOWS,
             github_login="someone-else",
             application_id="123456789012345678",
         )
@@ -169,25 +225,35 @@ async def test_a_broken_configuration_says_what_to_fix_for_each_item(tmp_path: P
             path,
             environ(GITLAB_TOKEN="glpat-revoked", SLACK_APP_TOKEN="xapp-wrong-app-token"),
         )
-        text, problems = await report(config)
+        text, problems = await report(config, ("github:acme/api", "github:acme/admin-tools"))
 
+    setup = "run `chatops github setup-repo"
     assert text == (
-        f"ok    config      {path}\n"
-        f"FAIL  database    sqlite: {len(MIGRATIONS)} migration(s) pending: run `chatops migrate`\n"
-        'FAIL  github      the token is chatops-bot\'s but github.bot_login is "someone-else": '
+        f"ok    config          {path}\n"
+        f"FAIL  database        sqlite: {len(MIGRATIONS)} migration(s) pending: run "
+        "`chatops migrate`\n"
+        'FAIL  github          the token is chatops-bot\'s but github.bot_login is "someone-else": '
         'set bot_login = "chatops-bot", or the bot reads its own comments\n'
-        "FAIL  gitlab      GitLab answered 401: check gitlab.token\n"
-        "ok    slack       bot grace in workspace Subarachnoid Workspace\n"
-        "FAIL  slack       apps.connections.open: invalid_auth: check slack.app_token "
+        "FAIL  github webhook  acme/admin-tools: GitHub answered 403 for its webhooks: the "
+        "token may not read its webhooks (fine-grained: Webhooks read; classic: "
+        "read:repo_hook)\n"
+        f"FAIL  github webhook  acme/api: no webhook posts to {closed}/webhooks/github (one posts "
+        f"to https://old.example.com/webhooks/github): {setup} acme/api`\n"
+        "FAIL  github webhook  acme/web: webhook 1 does not send pull_request_review_comment, "
+        f"workflow_run, check_suite events: {setup} acme/web`\n"
+        "FAIL  gitlab          GitLab answered 401: check gitlab.token\n"
+        "ok    slack           bot grace in workspace Subarachnoid Workspace\n"
+        "FAIL  slack           apps.connections.open: invalid_auth: check slack.app_token "
         "(an app-level token with connections:write) and that Socket Mode is on\n"
-        f"ok    discord     bot chatops (id {APPLICATION_ID})\n"
-        f"FAIL  discord     the token belongs to application {APPLICATION_ID} but "
+        f"ok    discord         bot chatops (id {APPLICATION_ID})\n"
+        f"FAIL  discord         the token belongs to application {APPLICATION_ID} but "
         f'discord.application_id is "123456789012345678": set it to "{APPLICATION_ID}"\n'
-        f"note  public url  {closed} is this machine only: GitHub, GitLab cannot post to it; "
-        "set bot.public_url to your reverse proxy's or tunnel's address (deploy/README.md)\n"
-        f"FAIL  public url  {closed}/healthz does not answer (ClientConnectorError): is "
+        f"note  public url      {closed} is this machine only: GitHub, GitLab cannot post to "
+        "it; set bot.public_url to your reverse proxy's or tunnel's address "
+        "(deploy/README.md)\n"
+        f"FAIL  public url      {closed}/healthz does not answer (ClientConnectorError): is "
         "`chatops serve` running, and does the proxy or tunnel reach it?\n"
-        "6 problem(s): fix them, then run `chatops doctor` again\n"
+        "9 problem(s): fix them, then run `chatops doctor` again\n"
     )
     assert problems is True
 

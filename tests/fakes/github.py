@@ -17,7 +17,10 @@ requests are answered), ``violations``, and answers and latency scripted per ope
 the catch-all route is the contract itself: a request matching no operation is the
 violation ``no such operation in the contract``. Responses carry GitHub's
 ``x-ratelimit-*`` headers. The App manifest flow's web pages and code conversion are
-served too (``github_manifest``). The helpers below seed and inspect state. Layout:
+served too (``github_manifest``); the App it creates is granted what the manifest asked
+for and its webhook points where the manifest said (``set_app``, ``set_app_webhook`` seed
+those otherwise, for ``GET /app`` and ``GET /app/hook/config``). The helpers below seed and
+inspect state. Layout:
 ``github_contract`` (the spec), ``github_auth`` (JWTs and tokens), ``github_state`` (what
 is remembered), ``github_render`` (JSON shapes, as the spec's schemas name fields),
 ``github_handlers`` and ``github_ci`` (behaviour per operation). The fake's own tests
@@ -188,14 +191,39 @@ class FakeGitHub(FakeServer[Call]):
         *,
         permissions: dict[str, str] | None = None,
     ) -> None:
-        """An installation on ``account`` reaching ``repos`` (``name`` or ``owner/name``)."""
+        """An installation on ``account`` reaching ``repos`` (``name`` or ``owner/name``).
+
+        Its permissions are ``permissions``, else what the App was granted when one was set
+        (``set_app``, or an App made from a manifest: an installation accepts what the App
+        asks at install time), else ``DEFAULT_INSTALLATION_PERMISSIONS``."""
+        granted = self.world.app_permissions or DEFAULT_INSTALLATION_PERMISSIONS
         self.world.installations[installation_id] = Installation(
             id=installation_id,
             account=account,
             repos=[r if "/" in r else f"{account}/{r}" for r in repos],
-            permissions=dict(permissions or DEFAULT_INSTALLATION_PERMISSIONS),
+            permissions=dict(permissions or granted),
             created_at=self.world.clock(),
         )
+
+    def set_app(
+        self, *, permissions: dict[str, str] | None = None, events: Sequence[str] | None = None
+    ) -> None:
+        """The permissions granted to the App and the events it subscribes to (``GET /app``)."""
+        if permissions is not None:
+            self.world.app_permissions = dict(permissions)
+        if events is not None:
+            self.world.app_events = list(events)
+
+    def set_app_webhook(
+        self, url: str, *, content_type: str = "json", insecure_ssl: str = "0", secret: str = ""
+    ) -> None:
+        """The App's webhook configuration (``GET /app/hook/config``)."""
+        self.world.app_hook_config = {
+            "url": url,
+            "content_type": content_type,
+            "insecure_ssl": insecure_ssl,
+            "secret": secret,
+        }
 
     @property
     def tokens_minted(self) -> Counter[int]:
@@ -206,6 +234,29 @@ class FakeGitHub(FakeServer[Call]):
     def webhooks(self, repo: str) -> list[Hook]:
         """Stored hooks of ``repo``, secrets included (responses never show them)."""
         return self.world.hooks_of(repo)
+
+    def add_hook(
+        self,
+        repo: str,
+        url: str,
+        events: Sequence[str],
+        *,
+        content_type: str = "json",
+        active: bool = True,
+    ) -> int:
+        """Seed a repository webhook, as if made earlier on GitHub's settings page."""
+        now = self.world.clock()
+        hook = Hook(
+            id=self.world.next_id("hook"),
+            repo=repo,
+            events=list(events),
+            config={"url": url, "content_type": content_type, "insecure_ssl": "0"},
+            active=active,
+            created_at=now,
+            updated_at=now,
+        )
+        self.world.hooks[hook.id] = hook
+        return hook.id
 
     @property
     def pings(self) -> list[tuple[str, int]]:
@@ -442,6 +493,14 @@ class FakeGitHub(FakeServer[Call]):
         app_id = 1000 + self.world.next_id("app")
         slug = re.sub(r"[^a-z0-9]+", "-", str(manifest.get("name", "app")).lower()).strip("-")
         self.world.app_id, self.world.app_slug = str(app_id), slug
+        self.set_app(
+            permissions=dict(manifest.get("default_permissions") or {}),
+            events=list(manifest.get("default_events") or []),
+        )
+        hook = manifest.get("hook_attributes") or {}
+        webhook_secret = secrets.token_hex(20) if hook else None
+        if hook.get("url"):
+            self.set_app_webhook(str(hook["url"]), secret=webhook_secret or "")
         self._auth = Auth(self.world, key.public_key())
         body = {
             **ctx.render.app(),
@@ -454,7 +513,7 @@ class FakeGitHub(FakeServer[Call]):
             "installations_count": 0,
             "client_id": f"Iv23li{secrets.token_hex(7)}",
             "client_secret": secrets.token_hex(20),
-            "webhook_secret": secrets.token_hex(20) if manifest.get("hook_attributes") else None,
+            "webhook_secret": webhook_secret,
             "pem": pem,
         }
         self.conversions.append(body)

@@ -28,7 +28,10 @@ SPEC_PATH = (
     / "github-rest-bot-subset.openapi.json"
 )
 # operations added after the subset was cut, each file cut the same way (see PROVENANCE.md)
-EXTRA_SPEC_PATHS = (SPEC_PATH.with_name("github-rest-app-manifests.openapi.json"),)
+EXTRA_SPEC_PATHS = (
+    SPEC_PATH.with_name("github-rest-app-manifests.openapi.json"),
+    SPEC_PATH.with_name("github-rest-app-hook-config.openapi.json"),
+)
 METHODS = ("get", "put", "post", "patch", "delete")
 JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),

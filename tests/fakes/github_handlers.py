@@ -234,6 +234,10 @@ def get_app(ctx: Ctx) -> Reply:
     return Reply(200, ctx.render.app())
 
 
+def get_app_hook_config(ctx: Ctx) -> Reply:
+    return Reply(200, ctx.render.app_hook_config())
+
+
 def list_installations(ctx: Ctx) -> Reply:
     installations = sorted(ctx.world.installations.values(), key=lambda i: i.id)
     return paged(ctx, [ctx.render.installation(i) for i in installations])
@@ -385,6 +389,7 @@ def behaviours() -> dict[str, Handler]:
         "users/get-authenticated": get_authenticated_user,
         "rate-limit/get": get_rate_limit,
         "apps/get-authenticated": get_app,
+        "apps/get-webhook-config-for-app": get_app_hook_config,
         "apps/list-installations": list_installations,
         "apps/create-installation-access-token": create_installation_token,
         "apps/list-repos-accessible-to-installation": list_installation_repos,

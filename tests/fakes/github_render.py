@@ -283,8 +283,12 @@ class Render:
             "html_url": f"{WEB}/apps/{slug}",
             "created_at": iso(APP_CREATED),
             "updated_at": iso(APP_CREATED),
-            "permissions": dict(APP_PERMISSIONS),
-            "events": list(APP_EVENTS),
+            "permissions": dict(
+                APP_PERMISSIONS
+                if self.world.app_permissions is None
+                else self.world.app_permissions
+            ),
+            "events": list(APP_EVENTS if self.world.app_events is None else self.world.app_events),
             "installations_count": len(self.world.installations),
         }
 
@@ -309,6 +313,14 @@ class Render:
             "suspended_by": None,
             "suspended_at": None,
         }
+
+    def app_hook_config(self) -> dict[str, Any]:
+        """The App's webhook configuration; the secret masked, as GitHub shows it."""
+        config: dict[str, Any] = {"content_type": "json", "insecure_ssl": "0", "url": ""}
+        config.update(self.world.app_hook_config or {})
+        if config.get("secret"):
+            config["secret"] = SECRET_MASK
+        return config
 
     def hook(self, hook: Hook) -> dict[str, Any]:
         url = f"{self.api}/repos/{hook.repo}/hooks/{hook.id}"

@@ -248,6 +248,11 @@ class World:
     org_secrets: dict[str, list[OrgSecret]] = field(default_factory=dict)
     dependabot_secrets: dict[str, list[StoredSecret]] = field(default_factory=dict)
     files: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (repo, ref)
+    # the App's granted permissions and subscribed events (None: the render's defaults), and
+    # its webhook's configuration (``GET /app/hook/config``; None: no webhook URL set)
+    app_permissions: dict[str, str] | None = None
+    app_events: list[str] | None = None
+    app_hook_config: dict[str, Any] | None = None
     rate_limit: int = 5000
     rate_used: int = 0
     rate_reset: int = 0

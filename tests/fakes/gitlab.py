@@ -16,7 +16,9 @@ The real gidgetlab client reaches it through its base URL. What it serves:
   authenticated ``User`` in ``request[USER_KEY]``, so CI routes (``tests.fakes.gitlab_ci``)
   need not know how projects are named.
 - **Members**: ``GET /projects/:id/members/all/:user_id`` (404 for non-members).
-- **Project webhooks** (``tests.fakes.gitlab_hooks``): list, add, get, edit; Maintainer only.
+- **Project and group webhooks** (``tests.fakes.gitlab_hooks``): list, add, get, edit;
+  Maintainer only on a project, Owner only on a group (``hooks.add_group``,
+  ``hooks.set_group_access_level``), group hooks only while ``hooks.premium``.
 - **Notes** on merge requests and issues: create, list (paginated, ``Link`` header), edit;
   **award emoji** on notes: create (404 "... has already been taken" when the user already
   awarded that name, as GitLab answers), list.
@@ -42,7 +44,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.gitlab_ci import GitLabCiState, ci_routes
-from tests.fakes.gitlab_hooks import GitLabHookState, hook_routes
+from tests.fakes.gitlab_hooks import GitLabHookState, group_hook_routes, hook_routes
 from tests.fakes.server import FakeServer
 
 API = "/api/v4"
@@ -158,7 +160,12 @@ class FakeGitLab(FakeServer[Call]):
     # The server (``url`` is the base URL a client is configured with; ``/api/v4`` is below)
 
     def routes(self) -> Iterable[web.AbstractRouteDef]:
-        return [*self._routes(), *ci_routes(self.ci), *hook_routes(self.hooks, _who)]
+        return [
+            *self._routes(),
+            *ci_routes(self.ci),
+            *hook_routes(self.hooks, _who),
+            *group_hook_routes(self.hooks, _user_id),
+        ]
 
     def middlewares(self) -> Iterable[Any]:
         return [self._middleware]
@@ -510,6 +517,10 @@ def _user(request: web.Request) -> User:
 
 def _who(request: web.Request) -> tuple[int, int]:
     return _project(request).id, _user(request).id
+
+
+def _user_id(request: web.Request) -> int:
+    return _user(request).id
 
 
 def _paginated(request: web.Request, items: list[Any]) -> web.Response:

@@ -331,6 +331,27 @@ async def test_app_jwt_minted_by_gidgethub_is_accepted(
     assert github.violations == []
 
 
+async def test_the_apps_grants_and_webhook_are_what_was_set(
+    app_api: GitHubAPI, github: FakeGitHub
+) -> None:
+    unset = await app_api.getitem("/app/hook/config")
+    github.set_app(permissions={"metadata": "read"}, events=["issue_comment"])
+    github.set_app_webhook("https://bot.example.com/webhooks/github", secret="s3cret")
+    app = await app_api.getitem("/app")
+    config = await app_api.getitem("/app/hook/config")
+
+    assert unset == {"content_type": "json", "insecure_ssl": "0", "url": ""}
+    assert (app["permissions"], app["events"]) == ({"metadata": "read"}, ["issue_comment"])
+    assert config == {
+        "url": "https://bot.example.com/webhooks/github",
+        "content_type": "json",
+        "insecure_ssl": "0",
+        "secret": "********",
+    }
+    conforms(github, "apps/get-webhook-config-for-app", 200, config)
+    assert github.violations == []
+
+
 @pytest.mark.parametrize(
     ("lifetime", "issued_offset", "iss", "wrong_key", "message", "violation"),
     [

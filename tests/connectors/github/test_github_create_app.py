@@ -175,19 +175,26 @@ async def test_create_app_for_an_organization_end_to_end(tmp_path: Path) -> None
         assert conversion["client_secret"] not in report
         assert github.violations == []
 
-        # the printed configuration loads as written, and the doctor reaches the new App
+        # the printed configuration loads as written (beside the public URL the App was made
+        # for), and the doctor finds the new App granted what it needs, its hook pointing here
         snippet = report.split("Add to the configuration:\n")[1].split("\nNext:")[0]
         (tmp_path / "chatops.toml").write_text(snippet, encoding="utf-8")
-        loaded = load_config(tmp_path / "chatops.toml", {})
+        loaded = load_config(tmp_path / "chatops.toml", {"CHATOPS__BOT__PUBLIC_URL": PUBLIC_URL})
         before = await doctor_lines(loaded)
         github.add_installation(7, "acme", ["web"])
         after = await doctor_lines(loaded)
 
+    app_ok = (
+        "ok github app granted every permission and event the commands need (README, Permissions)"
+    )
+    hook_ok = f"ok github webhook the App's webhook posts to {PUBLIC_URL}/webhooks/github"
     assert before == [
         "ok github App shipit (id 1001)",
         "FAIL github the App is installed nowhere: install it on your repositories",
+        app_ok,
+        hook_ok,
     ]
-    assert after == ["ok github App shipit (id 1001), installed on acme"]
+    assert after == ["ok github App shipit (id 1001), installed on acme", app_ok, hook_ok]
 
 
 async def doctor_lines(config: Config) -> list[str]:
