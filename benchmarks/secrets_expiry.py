@@ -59,14 +59,16 @@ from benchmarks.common import (
     postgres_admin,
     table_line,
 )
+from bot.channels.models import Subscription
 from bot.channels.store import Subscriptions
 from bot.config import SecretsSettings
 from bot.messages import Forge, Platform
 from bot.secrets.alert_store import SecretAlerts
 from bot.secrets.alerts import AlertRunReport, ExpiryAlertDeps, send_expiry_alerts
+from bot.secrets.models import TrackedSecret
 from bot.secrets.store import SecretRegistry
 from bot.store.database import open_database
-from bot.store.models import OutboxItem, Subscription, TrackedSecret
+from bot.store.models import OutboxItem
 
 MAX_COUNT = 200_000
 MAX_REPEAT = 5

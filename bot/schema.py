@@ -1,8 +1,10 @@
 """The tables the migrations build: the core's and the built-in features'.
 
 Every table belongs to one Tortoise app, ``chatops``, with one history of migrations
-(``bot.store.migrations``). ``MODEL_MODULES`` names the modules that define its models
-for Tortoise; today that is ``bot.store.models`` alone.
+(``bot.store.migrations``). The models live with the code that owns them: the core's in
+``bot.store.models``, each built-in feature's in its package's ``models`` module, and the
+GitHub connector's (its webhook secrets and App installations) in
+``connectors.github.models``. ``MODEL_MODULES`` names those modules for Tortoise.
 
 It holds names, not imports: ``bot.store.database`` takes the model modules as a
 parameter and defaults to this tuple, so the core store imports no feature, and
@@ -22,4 +24,10 @@ Invariants:
 
 from __future__ import annotations
 
-MODEL_MODULES: tuple[str, ...] = ("bot.store.models",)
+MODEL_MODULES: tuple[str, ...] = (
+    "bot.store.models",
+    "bot.ci.models",
+    "bot.channels.models",
+    "bot.secrets.models",
+    "connectors.github.models",
+)

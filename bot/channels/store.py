@@ -23,8 +23,8 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from bot.channels.models import ChannelDefault, Subscription
 from bot.messages import Forge, Platform, ReplyTarget
-from bot.store.models import ChannelDefault, Subscription
 
 
 class Topic(enum.StrEnum):

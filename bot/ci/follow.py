@@ -22,12 +22,12 @@ import logging
 from dataclasses import replace
 
 from bot.ci.launch import Launcher
+from bot.ci.models import RunState
 from bot.ci.notices import Notices
 from bot.ci.plan import Update, forge_row, update_for
 from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import CheckState, CiRunEvent, ForgeError, Forges
-from bot.store.models import RunState
 
 
 class Follower:

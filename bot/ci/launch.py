@@ -25,6 +25,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from bot.ci.models import RunState
 from bot.ci.notices import Notices
 from bot.ci.plan import (
     Rescan,
@@ -40,7 +41,6 @@ from bot.ci.records import Origin, TrackedForgeRun, TrackedRun
 from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import Change, CheckState, CiRun, ForgeClient, ForgeError, NotFound
-from bot.store.models import RunState
 
 
 class Launcher:

@@ -25,6 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.channels.store import Subscriptions, Topic
+from bot.ci.models import RunState
 from bot.ci.plan import abandon_messages, conclusion, result_messages, untracked_messages
 from bot.ci.records import StoredOrigin, TrackedRun
 from bot.ci.replies import forge_run_result_reply, run_result_reply, summary_reply
@@ -33,7 +34,6 @@ from bot.clock import Clock
 from bot.forge import FAILED_CONCLUSIONS, CiRunEvent, ForgeClient, ForgeError, Forges, Job
 from bot.messages import Outgoing
 from bot.pipeline.keys import run_summary_key
-from bot.store.models import RunState
 from bot.store.queues import OutboxQueue
 
 SUMMARY_STICKY = "summary"  # the sticky comment's name, shared with the ``update`` command

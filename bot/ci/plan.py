@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.channels.store import Subscriber
+from bot.ci.models import RunState
 from bot.ci.records import NewRun, Origin, StoredOrigin, TrackedForgeRun, TrackedRun
 from bot.forge import (
     CANCELLED_CONCLUSIONS,
@@ -38,7 +39,6 @@ from bot.forge import (
 )
 from bot.messages import Forge, Outgoing, Place, Reply, ReplyTarget
 from bot.pipeline.keys import run_origin_key, run_subscriber_key
-from bot.store.models import RunState
 
 KEY_MAX = 255  # the outbox key column
 STATES = {

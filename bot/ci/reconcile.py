@@ -23,6 +23,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.ci.follow import Follower
+from bot.ci.models import RunState
 from bot.ci.notices import Notices
 from bot.ci.plan import forge_row, late
 from bot.ci.records import TrackedRun
@@ -31,7 +32,6 @@ from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.forge import CiRunEvent, ForgeClient, ForgeError, Forges, NotFound
 from bot.store.leases import Leases
-from bot.store.models import RunState
 
 RECONCILE_LEASE = "ci:reconcile"
 RECONCILE_LEASE_TTL = timedelta(minutes=10)

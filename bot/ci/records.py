@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.ci.models import RunState
 from bot.messages import Forge, ReplyTarget
-from bot.store.models import RunState
 
 PLACE_MAX = 255
 

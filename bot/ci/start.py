@@ -33,6 +33,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.ci.launch import Launcher
+from bot.ci.models import RunState
 from bot.ci.notices import Notices
 from bot.ci.plan import (
     Rescan,
@@ -53,7 +54,6 @@ from bot.ci.store import RunStore
 from bot.clock import Clock
 from bot.errors import CommandError
 from bot.forge import Change, CheckState, CiRun, ForgeClient, ForgeError
-from bot.store.models import RunState
 
 LOOKS = 3  # how often a command looks again when a concurrent request changed things under it
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from bot.ci.models import ForgeRun, Run, RunOrigin, RunState
 from bot.ci.records import (
     ActiveRunExists,
     NewRun,
@@ -42,7 +43,6 @@ from bot.ci.records import (
     run_state,
 )
 from bot.messages import Forge, Outgoing, ReplyTarget
-from bot.store.models import ForgeRun, Run, RunOrigin, RunState
 from bot.store.queues import enqueue_in_transaction
 from bot.store.transactions import transaction
 

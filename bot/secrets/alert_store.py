@@ -29,8 +29,8 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from bot.messages import Forge, Outgoing
+from bot.secrets.models import SecretAlert, TrackedSecret
 from bot.secrets.store import SecretRegistry, Tracked
-from bot.store.models import SecretAlert, TrackedSecret
 from bot.store.queues import enqueue_in_transaction
 from bot.store.transactions import transaction
 

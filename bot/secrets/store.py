@@ -26,7 +26,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from bot.messages import Forge
-from bot.store.models import SecretUse, TrackedSecret
+from bot.secrets.models import SecretUse, TrackedSecret
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ Supporting modules, each with one job:
 - ``hooks``: per-hook secrets written by ``chatops github setup-repo``.
 - ``auth``: a fixed token, or a GitHub App's cached installation tokens.
 - ``installations``: which App installation covers a repository.
+- ``models``: the tables of ``hooks`` and ``installations``.
 - ``permissions``: levels from repository permissions, cached, failing closed.
 - ``ci_secrets``: the secrets inventory's reads (secrets, workflow files, latest runs).
 - ``recovery``: App mode: ask GitHub to redeliver failed deliveries.

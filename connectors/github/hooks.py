@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.messages import Platform
-from bot.store.models import WebhookSecret
+from connectors.github.models import WebhookSecret
 
 PLATFORM = Platform.GITHUB.value
 

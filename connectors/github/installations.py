@@ -21,8 +21,8 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.messages import Platform
-from bot.store.models import AppInstallation
 from connectors.github.auth import AppTokens, MissingInstallation
+from connectors.github.models import AppInstallation
 from connectors.github.protocol import InstallationChange
 
 DISCOVERY_INTERVAL = timedelta(minutes=5)

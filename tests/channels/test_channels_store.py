@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
+from bot.channels.models import ChannelDefault, Subscription
 from bot.channels.store import ChannelDefaults, DefaultRepo, Subscriber, Subscriptions, Topic
 from bot.messages import Forge, Platform, ReplyTarget
 from bot.store.database import Database
-from bot.store.models import ChannelDefault, Subscription
 from tests.fakes.clock import FakeClock
 
 # a mention in a Slack thread: the subscription is for the channel, without thread or hints

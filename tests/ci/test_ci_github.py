@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.ci.models import Run
 from bot.ci.settings import CiSettings, CiWorkflow
 from bot.ci.tracker import RunTracker
-from bot.store.models import InboxItem, OutboxItem, OutboxStatus, Run
+from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.web import CI_EVENTS
 from tests.fakes.clock import utc_minute
 from tests.fakes.github_state import Dispatch, Rerun

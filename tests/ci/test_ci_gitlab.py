@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from bot.ci.models import Run
 from bot.ci.store import RunStore
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.messages import Forge, Level, Target, TargetKind
-from bot.store.models import InboxItem, OutboxItem, OutboxStatus, Run
+from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from connectors.enabled import open_forges
 from connectors.gitlab.forge import GitLabForge
 from connectors.markdown import marker_comment

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.channels.store import Subscriber, Topic
+from bot.ci.models import RunState
 from bot.ci.plan import (
     KEY_MAX,
     RescanOutcome,
@@ -29,7 +30,6 @@ from bot.ci.plan import (
 from bot.ci.records import StoredOrigin, TrackedForgeRun
 from bot.forge import Change, ChangeState, CheckState, CiRun, CiRunEvent
 from bot.messages import Forge, Outgoing, Place, Platform, Reply, ReplyTarget, Target, TargetKind
-from bot.store.models import RunState
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SHA = "a" * 40

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from bot.ci.models import RunState
 from bot.ci.records import TrackedForgeRun, TrackedRun
 from bot.ci.replies import (
     checks_table,
@@ -13,7 +14,6 @@ from bot.ci.replies import (
 )
 from bot.forge import Change, ChangeState, Check, CheckState, CiRun, CiRunEvent, Job
 from bot.messages import Field, Forge, Link, Reply, Status, Table, Target, TargetKind
-from bot.store.models import RunState
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 SHA = "0123456789abcdef0123456789abcdef01234567"

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.channels.store import Subscriptions, Topic
+from bot.ci.models import Run, RunState
 from bot.ci.plan import Rescan, RescanOutcome
 from bot.ci.records import NewRun, Origin, TrackedForgeRun, TrackedRun
 from bot.ci.store import RunStore
@@ -24,7 +25,7 @@ from bot.forge import CiRunEvent, Forbidden, ForgeError, Forges, NotFound
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
 from bot.store.database import Database
 from bot.store.leases import Leases
-from bot.store.models import OutboxItem, Run, RunState
+from bot.store.models import OutboxItem
 from bot.store.queues import OutboxQueue
 from connectors.github.ci_events import decode_ci
 from connectors.github.forge import GitHubForge

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ci.models import Run, RunState
 from bot.ci.plan import Rescan, RescanOutcome
 from bot.ci.records import Origin, TrackedForgeRun
 from bot.ci.store import RunStore
@@ -26,7 +27,7 @@ from bot.config.platforms import GitLabSettings
 from bot.forge import CheckState, CiRun, CiRunEvent, Forges
 from bot.messages import Field, Forge, Link, Platform, Reply, ReplyTarget, Status, Table
 from bot.store.database import Database
-from bot.store.models import OutboxItem, Run, RunState
+from bot.store.models import OutboxItem
 from bot.store.queues import OutboxQueue
 from connectors.gitlab.ci_events import decode_ci
 from connectors.gitlab.forge import GitLabForge

@@ -25,9 +25,10 @@ from bot.secrets.alerts import (
     expiry_alert_schedule,
     send_expiry_alerts,
 )
+from bot.secrets.models import SecretAlert
 from bot.secrets.store import SecretRegistry, Tracked
 from bot.store.database import Database
-from bot.store.models import OutboxItem, SecretAlert
+from bot.store.models import OutboxItem
 from bot.store.queues import InboxQueue, OutboxQueue
 from tests.fakes.clock import FakeClock
 

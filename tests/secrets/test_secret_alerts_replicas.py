@@ -32,9 +32,10 @@ from bot.config import (
 from bot.messages import Forge, Outgoing, Platform, ReplyTarget
 from bot.platforms import Registry, ScheduledJob
 from bot.secrets.alert_replies import expiry_alert_reply
+from bot.secrets.models import SecretAlert
 from bot.secrets.store import SecretRegistry
 from bot.store.database import open_database
-from bot.store.models import OutboxItem, OutboxStatus, SecretAlert
+from bot.store.models import OutboxItem, OutboxStatus
 from bot.web import REGISTRY
 from tests.fakes.clock import FakeClock
 from tests.fakes.connector import RecordingConnector

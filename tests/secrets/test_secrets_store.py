@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.messages import Forge, Outgoing, Platform, Reply, ReplyTarget
 from bot.secrets.alert_store import AlertKey, SecretAlerts
+from bot.secrets.models import SecretAlert, SecretUse, TrackedSecret
 from bot.secrets.store import SecretRegistry, SecretUses, Tracked, Use
 from bot.store.database import Database
-from bot.store.models import OutboxItem, SecretAlert, SecretUse, TrackedSecret
+from bot.store.models import OutboxItem
 from tests.fakes.clock import FakeClock
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

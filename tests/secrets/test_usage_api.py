@@ -16,11 +16,11 @@ from bot.app import create_app
 from bot.config import Config, DatabaseSettings
 from bot.config.secret_values import Secret
 from bot.messages import Forge
+from bot.secrets.models import SecretUse, TrackedSecret
 from bot.secrets.settings import SecretsSettings, UsageToken
 from bot.secrets.store import SecretRegistry
 from bot.secrets.usage_api import MAX_BODY_BYTES
 from bot.store.database import open_database
-from bot.store.models import SecretUse, TrackedSecret
 from tests.fakes.clock import FakeClock
 
 WEB_TOKEN = "usage-token-acme-web-0123456789"

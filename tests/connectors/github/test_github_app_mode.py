@@ -14,10 +14,11 @@ import pytest
 from bot.config import Secret
 from bot.store.database import Database
 from bot.store.leases import Leases
-from bot.store.models import AppInstallation, InboxItem, OutboxItem, OutboxStatus
+from bot.store.models import InboxItem, OutboxItem, OutboxStatus
 from bot.store.state import StateStore
 from connectors.github.auth import AppTokens, MissingInstallation
 from connectors.github.installations import AppInstallations
+from connectors.github.models import AppInstallation
 from connectors.github.recovery import Redeliverer, RedeliveryResult
 from tests.fakes.clock import FakeClock
 from tests.fakes.github import FakeGitHub

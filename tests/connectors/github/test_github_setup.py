@@ -9,13 +9,14 @@ from bot.config import Secret
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget, Status
 from bot.pipeline.delivery import DeliveryError, RateLimited, Undeliverable
 from bot.store.database import Database, open_database
-from bot.store.models import InboxItem, WebhookSecret
+from bot.store.models import InboxItem
 from connectors.github.api import GitHubClient
 from connectors.github.auth import StaticToken
 from connectors.github.client import GitHubConnector
 from connectors.github.errors import delivery_error
 from connectors.github.hooks import HookSecrets
 from connectors.github.installations import NoInstallations
+from connectors.github.models import WebhookSecret
 from connectors.github.setup import SetupError, SetupResult, setup_repo
 from connectors.markdown import marker_comment
 from tests.fakes.clock import FakeClock
