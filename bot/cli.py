@@ -210,6 +210,15 @@ def _parser() -> argparse.ArgumentParser:
     project_setup.add_argument(
         "--force", action="store_true", help="write the hook even if it looks set up (new token)"
     )
+    group_setup = gitlab_sub.add_parser(
+        "setup-group",
+        help="create or update the group's webhook, for all its projects (idempotent; "
+        "GitLab Premium or Ultimate, Owner role)",
+    )
+    group_setup.add_argument("group", metavar="GROUP")
+    group_setup.add_argument(
+        "--force", action="store_true", help="write the hook even if it looks set up (new token)"
+    )
     slack = sub.add_parser("slack", help="Slack set-up tasks")
     slack_sub = slack.add_subparsers(dest="slack_command", required=True, metavar="TASK")
     manifest = slack_sub.add_parser(
