@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-import sys
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,9 +24,12 @@ from bot.store.database import Database
 from commands import ping
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
+from tests.core.test_cli import ROOT, chatops
 from tests.fakes.clock import FakeClock
 
 GREETINGS = "greetings = tests.example_plugin:FEATURE"
+# what ``chatops shell`` says on stderr when it starts on a new SQLite database
+MIGRATED = "chatops: applied pending migrations to the local database\n"
 
 
 def install(root: Path, monkeypatch: pytest.MonkeyPatch, *entry_points: str) -> None:
@@ -87,19 +90,30 @@ def test_without_plugins_the_built_in_features_are_all(
     assert listed[-1] == f"no plugins installed (entry-point group {GROUP})"
 
 
-def test_a_plugin_command_runs_through_chatops_shell(
-    tmp_path: Path,
-    config_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from bot.cli import main
+def chatops_shell(
+    config_file: Path, site: Path, text: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``chatops shell`` in a process of its own, as a script pipes ``text`` to it, with the
+    distributions ``install`` wrote to ``site`` importable."""
+    path = os.pathsep.join((str(site), str(ROOT)))
+    return chatops(
+        "--config",
+        str(config_file),
+        "shell",
+        cwd=config_file.parent,
+        stdin=text,
+        env={"PYTHONPATH": path, **(env or {})},
+    )
 
+
+def test_a_plugin_command_runs_through_chatops_shell(
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "site").mkdir()
     install(tmp_path / "site", monkeypatch, GREETINGS)
-    monkeypatch.setattr(sys, "stdin", io.StringIO("hello ops\nhelp hello\n"))
-    assert main(["--config", str(config_file), "shell"]) == 0
-    assert capsys.readouterr().out == (
+    ran = chatops_shell(config_file, tmp_path / "site", "hello ops\nhelp hello\n")
+    assert (ran.returncode, ran.stdout, ran.stderr) == (
+        0,
         "Hello, ops!\n"
         "from: chatops\n"
         "\n"
@@ -109,7 +123,8 @@ def test_a_plugin_command_runs_through_chatops_shell(
         "Usage: hello [NAME]\n"
         "Examples:\n"
         "  hello\n"
-        "  hello ops\n"
+        "  hello ops\n",
+        MIGRATED,
     )
 
 
@@ -154,7 +169,7 @@ def test_a_plugin_that_cannot_be_loaded_is_named_and_nothing_starts(
 
     (tmp_path / "site").mkdir()
     install(tmp_path / "site", monkeypatch, entry_point)
-    monkeypatch.setattr(sys, "stdin", io.StringIO("ping\n"))
+    # refused before the shell reads a line (pytest's stdin would fail the test if it did)
     assert main(["--config", str(config_file), "shell"]) == 1
     printed = capsys.readouterr()
     assert printed.out == ""

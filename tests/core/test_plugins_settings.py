@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from bot.plugins import PluginError, load_plugins, plugin_sections
 from bot.store.database import Database
 from connectors.shell.client import ShellConnector
 from connectors.shell.inbound import ShellSession
-from tests.core.test_plugins import GREETINGS, bare_config, install
+from tests.core.test_plugins import GREETINGS, MIGRATED, bare_config, chatops_shell, install
 from tests.example_plugin import Greetings, GreetingsSettings
 
 
@@ -32,15 +31,11 @@ def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return bare_config(tmp_path, monkeypatch)
 
 
-# what ``chatops shell`` says on stderr when it starts on a new SQLite database
-MIGRATED = "chatops: applied pending migrations to the local database\n"
-
-
-def shell_says(config_file: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> int:
-    """``chatops shell`` on ``config_file`` reading ``text``; its exit code."""
+def shell_refuses(config_file: Path) -> int:
+    """``chatops shell`` on ``config_file``, in this process, for a configuration it refuses
+    before reading a line (pytest's stdin would fail the test if it read one); exit code."""
     from bot.cli import main
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO(text))
     return main(["--config", str(config_file), "shell"])
 
 
@@ -50,28 +45,27 @@ def with_section(config_file: Path, section: str) -> Path:
 
 
 def test_the_plugin_reads_its_configured_section(
-    tmp_path: Path,
-    config_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install(tmp_path, monkeypatch, GREETINGS)
     with_section(config_file, '[greetings]\ngreeting = "Howdy"\n')
-    assert shell_says(config_file, monkeypatch, "hello ops\n") == 0
-    assert capsys.readouterr() == ("Howdy, ops!\nfrom: chatops\n", MIGRATED)
+    ran = chatops_shell(config_file, tmp_path, "hello ops\n")
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "Howdy, ops!\nfrom: chatops\n", MIGRATED)
 
 
 def test_an_environment_variable_overrides_the_plugin_section(
-    tmp_path: Path,
-    config_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     install(tmp_path, monkeypatch, GREETINGS)
     with_section(config_file, '[greetings]\ngreeting = "Howdy"\n')
-    monkeypatch.setenv("CHATOPS__GREETINGS__GREETING", "Good day")
-    assert shell_says(config_file, monkeypatch, "hello\n") == 0
-    assert capsys.readouterr() == ("Good day, local!\nfrom: chatops\n", MIGRATED)
+    ran = chatops_shell(
+        config_file, tmp_path, "hello\n", env={"CHATOPS__GREETINGS__GREETING": "Good day"}
+    )
+    assert (ran.returncode, ran.stdout, ran.stderr) == (
+        0,
+        "Good day, local!\nfrom: chatops\n",
+        MIGRATED,
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,7 +87,7 @@ def test_an_invalid_plugin_setting_stops_the_shell_with_the_key_path(
 ) -> None:
     install(tmp_path, monkeypatch, GREETINGS)
     with_section(config_file, f"[greetings]\n{section}")
-    assert shell_says(config_file, monkeypatch, "hello\n") == 1
+    assert shell_refuses(config_file) == 1
     assert capsys.readouterr() == ("", f"chatops: invalid configuration: {error}\n")
 
 
@@ -140,7 +134,7 @@ def test_without_its_plugin_the_section_is_refused_and_named(
     config_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with_section(config_file, '[greetings]\ngreeting = "Howdy"\n')
-    assert shell_says(config_file, monkeypatch, "hello\n") == 1
+    assert shell_refuses(config_file) == 1
     assert capsys.readouterr() == (
         "",
         "chatops: invalid configuration: greetings: unknown section: neither a built-in "
@@ -158,7 +152,7 @@ def test_with_its_plugin_a_misspelt_section_is_named_with_the_right_one(
 ) -> None:
     install(tmp_path, monkeypatch, GREETINGS)
     with_section(config_file, '[greeting]\ngreeting = "Howdy"\n')
-    assert shell_says(config_file, monkeypatch, "hello\n") == 1
+    assert shell_refuses(config_file) == 1
     assert capsys.readouterr() == (
         "",
         "chatops: invalid configuration: greeting: unknown key (did you mean 'greetings'?)\n",
