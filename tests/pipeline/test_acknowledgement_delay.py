@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 from bot.arguments import NoArgs
 from bot.context import Context
@@ -25,19 +24,12 @@ from tests.github_stack import github_stack
 DELAY = 2.0
 
 
-def holds(check: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
-    async def condition() -> bool:
-        return check()
-
-    return condition
-
-
 async def test_a_fast_answer_leaves_the_acknowledgement_unsent(database_url: str) -> None:
     async with github_stack(database_url, acknowledge_after=DELAY) as stack:
         stack.github.set_permission(REPO, AUTHOR, "read")
         response = await stack.deliver("issue_comment", stack.comment("@chatops ping"))
         assert (response.status, await response.json()) == (202, {"accepted": 1, "duplicates": 0})
-        await wait_until(holds(lambda: len(bot_comments(stack)) == 1))
+        await wait_until(lambda: len(bot_comments(stack)) == 1)
 
         stack.clock.advance(DELAY * 3)  # long past the delay
         await asyncio.sleep(0.3)  # an acknowledgement still pending would go out now
@@ -75,10 +67,10 @@ async def test_a_slow_answer_is_acknowledged_when_the_delay_is_up(database_url: 
         assert stack.github.reactions == []
         stack.clock.advance(DELAY)
         eyes = Reaction(REPO, "issue_comment", payload["comment"]["id"], "eyes", "chatops-bot")
-        await wait_until(holds(lambda: stack.github.reactions == [eyes]))
+        await wait_until(lambda: stack.github.reactions == [eyes])
         assert bot_comments(stack) == []
 
         release.set()
-        await wait_until(holds(lambda: len(bot_comments(stack)) == 1))
+        await wait_until(lambda: len(bot_comments(stack)) == 1)
         assert stack.github.reactions == [eyes]
         assert stack.github.violations == []

@@ -65,10 +65,7 @@ async def test_a_slow_item_does_not_hold_back_the_others() -> None:
     stop, wake = asyncio.Event(), asyncio.Event()
     loop = start(queue, stop, wake)
 
-    async def others_done() -> bool:
-        return queue.done == ["b", "c", "d"]
-
-    await wait_until(others_done)
+    await wait_until(lambda: queue.done == ["b", "c", "d"])
     queue.release.set()
     stop.set()
     await loop
@@ -81,10 +78,7 @@ async def test_stop_finishes_in_flight_work_and_claims_nothing_more() -> None:
     stop, wake = asyncio.Event(), asyncio.Event()
     loop = start(queue, stop, wake, slots=1)
 
-    async def slow_claimed() -> bool:
-        return queue.items == ["x"]
-
-    await wait_until(slow_claimed)
+    await wait_until(lambda: queue.items == ["x"])
     stop.set()
     await asyncio.sleep(0.05)
     assert not loop.done()  # waiting for the item in flight
@@ -100,10 +94,7 @@ async def test_a_failing_claim_is_logged_and_retried(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="tests.loop"):
         loop = start(queue, stop, wake)
 
-        async def processed() -> bool:
-            return queue.done == ["a"]
-
-        await wait_until(processed)
+        await wait_until(lambda: queue.done == ["a"])
         stop.set()
         await loop
     # one line per failure, without a traceback: an outage must not flood the log
@@ -117,10 +108,7 @@ async def test_cancelling_the_loop_cancels_work_in_flight() -> None:
     stop, wake = asyncio.Event(), asyncio.Event()
     loop = start(queue, stop, wake)
 
-    async def claimed() -> bool:
-        return queue.items == [] and len(queue.claims) > 0
-
-    await wait_until(claimed)
+    await wait_until(lambda: queue.items == [] and len(queue.claims) > 0)
     loop.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop
@@ -133,17 +121,11 @@ async def test_wake_claims_new_work_before_the_poll_interval() -> None:
     stop, wake = asyncio.Event(), asyncio.Event()
     loop = start(queue, stop, wake, poll_interval=60.0)
 
-    async def idle() -> bool:
-        return len(queue.claims) == 1
-
-    await wait_until(idle)
+    await wait_until(lambda: len(queue.claims) == 1)
     queue.items.append("new")
     wake.set()
 
-    async def processed() -> bool:
-        return queue.done == ["new"]
-
-    await wait_until(processed, within=5.0)
+    await wait_until(lambda: queue.done == ["new"], within=5.0)
     stop.set()
     await loop
 
@@ -165,10 +147,7 @@ async def test_with_every_slot_busy_wake_ups_are_not_waited_on_and_do_not_spin()
     stop, wake = asyncio.Event(), CountingEvent()
     loop = start(queue, stop, wake, slots=2, poll_interval=60.0)
 
-    async def full() -> bool:
-        return queue.claims == [2]
-
-    await wait_until(full)
+    await wait_until(lambda: queue.claims == [2])
     waits_when_full = wake.waits
     for _ in range(50):  # new work keeps arriving while nothing can be claimed
         wake.set()
@@ -177,9 +156,6 @@ async def test_with_every_slot_busy_wake_ups_are_not_waited_on_and_do_not_spin()
 
     queue.release.set()
 
-    async def drained() -> bool:
-        return sorted(queue.done) == ["a", "b", "c"]
-
-    await wait_until(drained)
+    await wait_until(lambda: sorted(queue.done) == ["a", "b", "c"])
     stop.set()
     await loop

@@ -39,7 +39,7 @@ async def test_the_replica_holding_the_gateway_is_ready_once_connected(database_
 
         # the session ends (as after a token reset) until the next renewal opens one again
         await session.client.close()
-        await wait_until(lambda: _true(session.done()))
+        await wait_until(session.done)
         assert await readiness(bot) == (
             503,
             {
@@ -48,10 +48,6 @@ async def test_the_replica_holding_the_gateway_is_ready_once_connected(database_
                 "problems": ["discord: gateway session ended (closed)"],
             },
         )
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 async def test_a_replica_whose_lease_another_holds_is_ready_without_a_session(

@@ -17,10 +17,6 @@ from tests.fakes.slack_app import BOT_TOKEN, mention_event, running_app, slack_s
 from tests.fakes.waiting import wait_until
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 @pytest.mark.parametrize("mode", ["socket", "http"])
 async def test_starting_slack_logs_no_warning_and_still_answers(
     database_url: str,
@@ -33,10 +29,10 @@ async def test_starting_slack_logs_no_warning_and_still_answers(
     async with FakeSlack() as slack:
         async with running_app(database_url, slack_settings(slack, mode=mode), FakeClock()):
             if mode == "socket":
-                await wait_until(lambda: _true(slack.live_connections() == 1))
+                await wait_until(lambda: slack.live_connections() == 1)
                 envelope = await slack.send_envelope("events_api", mention_event("<@W111> ping"))
-                await wait_until(lambda: _true(slack.acked(envelope)))
-                await wait_until(lambda: _true(len(slack.calls_to("chat.postMessage")) == 1))
+                await wait_until(lambda: slack.acked(envelope))
+                await wait_until(lambda: len(slack.calls_to("chat.postMessage")) == 1)
         slack.assert_no_violations()
 
     warnings = [
@@ -53,7 +49,7 @@ async def test_readyz_names_slack_while_the_socket_is_down_and_recovers(
     async with FakeSlack() as slack:
         settings = slack_settings(slack, mode="socket")
         async with running_app(database_url, settings, FakeClock()) as client:
-            await wait_until(lambda: _true(slack.live_connections() == 1))
+            await wait_until(lambda: slack.live_connections() == 1)
             ready = await client.get("/readyz")
             assert (ready.status, await ready.json()) == (200, {"status": "ready"})
 

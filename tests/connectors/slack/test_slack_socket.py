@@ -26,13 +26,9 @@ async def fake(database_url: str) -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as slack:
         settings = slack_settings(slack, mode="socket")
         async with running_app(database_url, settings, FakeClock()):
-            await wait_until(lambda: _true(slack.live_connections() == 1))
+            await wait_until(lambda: slack.live_connections() == 1)
             yield slack
         slack.assert_no_violations()
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 def pong(thread: str | None) -> dict[str, Any]:
@@ -56,7 +52,7 @@ async def test_envelopes_are_acked_and_answered(fake: FakeSlack) -> None:
     mention = await fake.send_envelope("events_api", mention_event("<@W111> ping"))
     command = await fake.send_envelope("slash_commands", chatops_command(fake, "ping"))
 
-    await wait_until(lambda: _true(fake.acked(mention) and fake.acked(command)))
+    await wait_until(lambda: fake.acked(mention) and fake.acked(command))
     await wait_until(all_sent)
 
     acks = {ack.envelope_id: ack.payload for ack in fake.acks}
@@ -82,14 +78,14 @@ async def test_forced_disconnect_loses_and_duplicates_nothing(fake: FakeSlack) -
     first_body = mention_event("<@W111> ping")
     second_body = {**mention_event("<@W111> ping", ts="1595926300.000100"), "event_id": "Ev222"}
     first = await fake.send_envelope("events_api", first_body)
-    await wait_until(lambda: _true(fake.acked(first)))
+    await wait_until(lambda: fake.acked(first))
 
     # the second envelope's ack is lost with the connection: Slack sends it again
     second = await fake.send_then_drop("events_api", second_body)
-    await wait_until(lambda: _true(fake.connections == 2 and fake.acked(second)))
+    await wait_until(lambda: fake.connections == 2 and fake.acked(second))
     # and Slack retries the first event too, in a new envelope
     again = await fake.send_envelope("events_api", first_body)
-    await wait_until(lambda: _true(fake.acked(again)))
+    await wait_until(lambda: fake.acked(again))
     await wait_until(all_sent)
 
     assert sorted(fake.calls_to("chat.postMessage"), key=lambda call: call["thread_ts"]) == [
@@ -101,10 +97,10 @@ async def test_forced_disconnect_loses_and_duplicates_nothing(fake: FakeSlack) -
 
 async def test_refresh_request_reconnects_and_keeps_serving(fake: FakeSlack) -> None:
     await fake.request_refresh()
-    await wait_until(lambda: _true(fake.connections == 2 and fake.live_connections() == 1))
+    await wait_until(lambda: fake.connections == 2 and fake.live_connections() == 1)
 
     envelope = await fake.send_envelope("events_api", mention_event("<@W111> ping"))
-    await wait_until(lambda: _true(fake.acked(envelope)))
+    await wait_until(lambda: fake.acked(envelope))
     await wait_until(all_sent)
 
     assert fake.calls_to("chat.postMessage") == [pong("1595926230.009600")]
