@@ -7,18 +7,22 @@ repository's hook, on GitLab each project's, or the hook of a group it belongs t
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from bot.app import create_app
+from bot.cli import main
 from bot.clock import SystemClock
 from bot.config import Config, load_config
 from bot.doctor import diagnose, failed, render
+from bot.store.database import dialect_of
 from connectors.doctor import platform_checks, webhook_platforms
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.github import FakeGitHub
@@ -156,8 +160,13 @@ async def report(config: Config, repos: tuple[str, ...] = ()) -> tuple[str, bool
     return render(findings, [s.reveal() for s in config.config_secrets()]), failed(findings)
 
 
-async def test_a_good_configuration_passes_every_check(tmp_path: Path) -> None:
-    database_url = f"sqlite://{tmp_path / 'chatops.sqlite3'}"
+async def test_a_good_configuration_passes_every_check(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """On SQLite and PostgreSQL; ``chatops doctor --repo`` prints the same report."""
     await migrate(database_url)
     async with fakes() as f, bot_web(database_url) as public_url:
         f.github.add_hook("acme/web", f"{public_url}/webhooks/github", GITHUB_EVENTS)
@@ -173,11 +182,17 @@ async def test_a_good_configuration_passes_every_check(tmp_path: Path) -> None:
         f.gitlab.hooks.add_hook(gitlab_url, GITLAB_FLAGS, group_id=acme)
         path = write_config(tmp_path / "chatops.toml", f, database_url, public_url, WORKFLOWS)
         text, problems = await report(load_config(path, environ()), ("gitlab:acme/tools",))
+        for name, value in environ().items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        argv = ["--config", str(path), "doctor", "--repo", "gitlab:acme/tools"]
+        status = await asyncio.to_thread(main, argv)
+        printed = capsys.readouterr().out
         violations = [*f.github.violations, *f.gitlab.violations]
 
     assert text == (
         f"ok    config          {path}\n"
-        "ok    database        sqlite: migrations applied\n"
+        f"ok    database        {dialect_of(database_url)}: migrations applied\n"
         "ok    github          token of chatops-bot\n"
         f"ok    github webhook  acme/web: webhook 1 posts to {public_url}/webhooks/github with "
         "the events needed\n"
@@ -196,6 +211,7 @@ async def test_a_good_configuration_passes_every_check(tmp_path: Path) -> None:
         "all checks passed\n"
     )
     assert problems is False
+    assert (status, printed) == (0, text)
     assert violations == []
 
 
