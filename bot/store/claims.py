@@ -7,6 +7,7 @@ materialized ``WITH``, so replicas claiming at once take different rows instead 
 on each other; on SQLite the database has one writer at a time, so the statement is atomic
 by itself. A claimed row whose lease ended (its worker died) is put back to pending by
 ``Releaser``, which the claimers run every few seconds, and is then claimed like any other.
+Each queue keeps its claim statements in a ``StatementCache``, one per shape.
 
 Every candidate query walks a partial index over pending rows only, so a claim's cost does
 not grow with the history in the table.
@@ -20,9 +21,9 @@ Invariants:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bot.messages import Outgoing, OutgoingKind, Reply, ReplyTarget
 from bot.store.database import Database
@@ -50,6 +51,30 @@ class Releaser:
         released = await self._statement.count([now])
         self._next = now + RELEASE_INTERVAL
         return released
+
+
+Shape = TypeVar("Shape", bound=Hashable)
+
+
+class StatementCache(Generic[Shape]):
+    """A queue's claim statements, one per shape, each built on its first use.
+
+    A claim's text depends only on its shape (how many keys, which platforms), not on the
+    values, so each shape's statement is built once and reused: the text, and on
+    PostgreSQL its ``$n`` placeholders, are not rebuilt on every claim.
+    """
+
+    def __init__(self, database: Database, text: Callable[[Shape], str]) -> None:
+        self._database = database
+        self._text = text
+        self._statements: dict[Shape, Statement] = {}
+
+    def __call__(self, shape: Shape) -> Statement:
+        statement = self._statements.get(shape)
+        if statement is None:
+            statement = Statement(self._database, self._text(shape))
+            self._statements[shape] = statement
+        return statement
 
 
 async def claim_rows(

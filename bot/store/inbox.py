@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from bot.messages import Invocation, Outgoing
-from bot.store.claims import Releaser, claim_rows, inbox_claim_sql
+from bot.store.claims import Releaser, StatementCache, claim_rows, inbox_claim_sql
 from bot.store.database import Database
 from bot.store.models import InboxItem, InboxStatus
 from bot.store.postgres_steps import PostgresSteps
@@ -29,7 +29,7 @@ from bot.store.queue_rows import (
     inbox_write,
     outbox_write,
 )
-from bot.store.sql import Statement, as_json
+from bot.store.sql import as_json
 from bot.store.writes import Unchanged, Write, db_time, write_atomically
 
 _COMPLETE = (
@@ -44,8 +44,10 @@ class InboxQueue:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._release = Releaser(database, "chatops_inbox")
-        self._claim_sql = Statement(database, inbox_claim_sql(database, keyed=0))
-        self._claim_keys_sql: dict[int, Statement] = {}
+        # by the number of keys a claim is narrowed to (0: any row)
+        self._claims: StatementCache[int] = StatementCache(
+            database, lambda keyed: inbox_claim_sql(database, keyed=keyed)
+        )
         self._postgres = PostgresSteps(database) if database.dialect == "postgres" else None
 
     async def submit(
@@ -95,9 +97,7 @@ class InboxQueue:
             keys = sorted(scope.keys)
             if not keys:
                 return []
-            statement = self._keyed_statement(len(keys))
-        else:
-            statement = self._claim_sql
+        statement = self._claims(len(keys))
         token, rows = await claim_rows(self._database, statement, now, lease, [now, *keys, limit])
         claims = [
             InboxClaim(
@@ -110,13 +110,6 @@ class InboxQueue:
         ]
         claims.sort(key=lambda claim: claim.row_id)
         return claims
-
-    def _keyed_statement(self, count: int) -> Statement:
-        statement = self._claim_keys_sql.get(count)
-        if statement is None:
-            statement = Statement(self._database, inbox_claim_sql(self._database, keyed=count))
-            self._claim_keys_sql[count] = statement
-        return statement
 
     async def complete(
         self,

@@ -25,7 +25,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.functions import Count
 
 from bot.messages import Outgoing, Platform
-from bot.store.claims import Releaser, claim_rows, outbox_claim, outbox_claim_sql
+from bot.store.claims import (
+    Releaser,
+    StatementCache,
+    claim_rows,
+    outbox_claim,
+    outbox_claim_sql,
+)
 from bot.store.database import Database
 from bot.store.models import OutboxItem, OutboxStatus
 from bot.store.postgres_steps import PostgresSteps
@@ -41,7 +47,7 @@ from bot.store.queue_rows import (
     outbox_write,
     priority_of,
 )
-from bot.store.sql import Statement, postgres_placeholders
+from bot.store.sql import postgres_placeholders
 from bot.store.writes import Unchanged, Write, db_time, write_atomically
 
 _SENT = (
@@ -72,7 +78,10 @@ class OutboxQueue:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._release = Releaser(database, "chatops_outbox")
-        self._claim_sql: dict[tuple[tuple[str, ...] | None, int], Statement] = {}
+        # by the platforms served (None: narrowed to keys) and the number of keys
+        self._claims: StatementCache[tuple[tuple[str, ...] | None, int]] = StatementCache(
+            database, lambda shape: outbox_claim_sql(database, *shape)
+        )
         self._postgres = PostgresSteps(database) if database.dialect == "postgres" else None
 
     async def enqueue(self, outgoing: Outgoing, now: datetime) -> bool:
@@ -99,11 +108,11 @@ class OutboxQueue:
             return []
         candidates: list[Any] = []
         if keys is not None:
-            statement = self._statement(None, len(keys))
+            statement = self._claims((None, len(keys)))
             candidates.extend([*keys, now, limit])
         else:
             served = platforms if platforms is not None else sorted(p.value for p in Platform)
-            statement = self._statement(served, 0)
+            statement = self._claims((tuple(served), 0))
             if self._database.dialect == "postgres":
                 candidates.extend([served, now, limit, limit])
             else:
@@ -114,15 +123,6 @@ class OutboxQueue:
         claims = [outbox_claim(row, token) for row in rows]
         claims.sort(key=lambda claim: (priority_of(claim.message.kind), claim.row_id))
         return claims
-
-    def _statement(self, platforms: Sequence[str] | None, keys: int) -> Statement:
-        shape = (tuple(platforms) if platforms is not None else None, keys)
-        statement = self._claim_sql.get(shape)
-        if statement is None:
-            text = outbox_claim_sql(self._database, platforms, keys)
-            statement = Statement(self._database, text)
-            self._claim_sql[shape] = statement
-        return statement
 
     async def mark_sent(
         self, claim: OutboxClaim, now: datetime, audit: Audit, supersedes: str | None = None
