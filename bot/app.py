@@ -11,11 +11,14 @@ routes and start-up steps exist from then on), installs the platforms, and adds 
 
 1. the database (``bot.store.database``), refusing unapplied migrations;
 2. the HTTP client session;
-3. each platform's own context (``bot.platforms``): it registers its connector,
-   authorizer, forge client, jobs and readiness checks in ``REGISTRY``;
+3. the platforms (``bot.platforms``): each is started on its own ``PlatformHost`` and
+   what it provides (connector, authorizer, forge client, jobs, readiness check) goes
+   into ``REGISTRY``, its routes into the router (which aiohttp freezes only once every
+   start-up context has run);
 4. the pipeline: the features' jobs join the registry, the feature that follows CI
    becomes ``CI_EVENTS``, each start-up step runs, then the pipeline is built with every
-   feature's commands and the platforms' connectors and authorizers;
+   feature's commands and the platforms' connectors and authorizers, and the platforms'
+   ``Intake`` is bound to it;
 5. the workers (inbox worker and outbox sender);
 6. the scheduler, with the housekeeping jobs and every registered job.
 
@@ -32,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,10 +52,12 @@ from bot.forge import CiEventSink, Forges
 from bot.loops import ROLE, Role, add_loops, as_role, pool_size, readiness
 from bot.messages import Platform
 from bot.metrics import Metrics
+from bot.parts import ScheduledJob
 from bot.permissions import ConfigAuthorizer
 from bot.pipeline.assembly import Pipeline, build_pipeline
 from bot.pipeline.delivery import Connector
-from bot.platforms import CombinedAuthorizer, Integration, Registry, ScheduledJob
+from bot.pipeline.intake import PipelineIntake
+from bot.platforms import CombinedAuthorizer, Integration, PlatformHost, Registry
 from bot.plugins import Plugin, PluginError, load_plugins
 from bot.router import Command
 from bot.secrets.feature import SecretsFeature
@@ -126,6 +132,7 @@ class Features:
 
 
 FEATURES = web.AppKey("features", Features)
+INTAKE = web.AppKey("intake", PipelineIntake)
 
 
 def set_up(
@@ -227,6 +234,7 @@ def create_app(
     for connector in (connectors or {}).values():
         registry.add_connector(connector)
     app[REGISTRY] = registry
+    app[INTAKE] = PipelineIntake()
     provided = set_up(
         builtin_features() if features is None else features,
         config,
@@ -243,8 +251,7 @@ def create_app(
     platforms = list(integrations)
     if configured_platforms:
         platforms.extend(enabled_integrations(config, provided.commands))
-    for integration in platforms:
-        integration.install(app)
+    app.cleanup_ctx.append(_platforms_ctx(platforms))
     app.cleanup_ctx.append(_pipeline_ctx)
     add_loops(app, app[ROLE])
     add_endpoints(app)
@@ -272,6 +279,32 @@ async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def _platforms_ctx(
+    platforms: Sequence[Integration],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def started(app: web.Application) -> AsyncIterator[None]:
+        registry, features = app[REGISTRY], app[FEATURES]
+        async with AsyncExitStack() as stack:
+            for integration in platforms:
+                host = PlatformHost(
+                    config=app[CONFIG],
+                    clock=app[CLOCK],
+                    log=app[LOG].getChild(integration.platform.value),
+                    http=app[HTTP],
+                    database=app[DATABASE],
+                    intake=app[INTAKE],
+                    ci_events=features.ci_events,
+                    rejections=app[METRICS].rejections,
+                )
+                parts = await stack.enter_async_context(integration.start(host))
+                registry.add(integration.platform, parts)
+                for route in parts.routes:
+                    app.router.add_route(route.method, route.path, route.handler)
+            yield
+
+    return started
+
+
 async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     config, clock, registry, features = app[CONFIG], app[CLOCK], app[REGISTRY], app[FEATURES]
     sink = features.ci_events
@@ -296,6 +329,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
         authorizer=CombinedAuthorizer(ConfigAuthorizer(config.permissions), registry.authorizers),
     )
     app[READINESS] = readiness(app[DATABASE], app[PIPELINE], config, registry, app[ROLE])
+    app[INTAKE].bind(app[PIPELINE])
     yield
 
 

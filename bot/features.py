@@ -30,18 +30,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from aiohttp import web
-
 from bot.clock import Clock
 from bot.config import Config
 from bot.config.loader import section_defaults
 from bot.config.section import Section
 from bot.forge import CiEventSink, Forges
-from bot.platforms import ScheduledJob
+from bot.parts import Route, ScheduledJob
 from bot.router import Command
 from bot.store.queues import OutboxQueue
-
-RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +68,6 @@ class FeatureHost:
                 f"[{section}] was loaded as {type(found).__name__}, not {schema.__name__}"
             )
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One HTTP endpoint a feature serves (``POST /api/usage``, say)."""
-
-    method: str
-    path: str
-    handler: RouteHandler
 
 
 @dataclass(frozen=True, slots=True)

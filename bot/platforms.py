@@ -1,79 +1,120 @@
-"""How a platform plugs into the service: routes, a lifecycle, and what it provides.
+"""The platform contract: what a platform is given, and what it gives back.
 
-An ``Integration`` is one platform's package (``connectors/github``, ``connectors/slack``...)
-seen from the application. ``bot.app.create_app`` calls ``install(app)`` on each; one adds
-its inbound routes and a ``cleanup_ctx`` that starts its clients. Those contexts run after
-the database and the HTTP session exist and before the pipeline is built, so each can put
-what it provides into the application's ``Registry``:
+A platform package (``connectors/github``, ``connectors/slack``...) exports one value, an
+``Integration``, built from its settings without I/O. At start-up the composition root
+(``bot.app``) enters ``integration.start(host)``, an async context manager, with a typed
+``PlatformHost``: the clock, the platform's own logger, the application's HTTP session and
+database, its configuration, the ``Intake`` that stores what arrives, the sink for forge CI
+events, and the counter of rejected requests. The platform yields ``PlatformParts``, what
+it provides:
 
-- a ``Connector`` that sends replies for its platform,
+- a ``Connector`` that sends replies for it,
 - an ``Authorizer`` that knows its users' levels (forge permissions, say),
-- a ``ForgeClient`` that command handlers use to act on its repositories (forges only),
-- scheduled jobs, added to the one scheduler.
+- a ``ForgeClient`` that command handlers act on repositories through (forges only),
+- scheduled jobs, and HTTP routes (its webhook or events endpoint),
+- a readiness check, for a platform that holds a connection (``/readyz`` names it).
 
-The pipeline context then reads the registry once. Inbound handlers reach the pipeline at
-request time through ``bot.web.PIPELINE``, so nothing is looked up at import time.
-Features (``bot.features``) add scheduled jobs of their own to the same registry.
+Leaving the context closes what the platform opened. Anything the platform starts that
+feeds the pipeline on its own (a socket to Slack or Discord) waits for
+``host.intake.opened()`` first: platforms start before the pipeline, which is built from
+their connectors and authorizers.
 
-Invariants: one connector and at most one authorizer per platform (a second is a
-programming error and raises); anything not registered simply does not exist for the
-pipeline, which leaves that platform's replies waiting in the outbox.
+Invariants: a platform never sees the application, the pipeline or another platform;
+one connector and at most one authorizer per platform (``Registry`` raises on a second);
+anything not registered does not exist for the pipeline, which leaves that platform's
+replies waiting in the outbox.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aiohttp import web
+import aiohttp
 
-from bot.forge import ForgeClient, Forges
+from bot.clock import Clock
+from bot.config import Config
+from bot.forge import CiEventSink, ForgeClient, Forges
 from bot.messages import Actor, Level, Platform, Target
+from bot.metrics import Counter
+from bot.parts import Route, ScheduledJob
 from bot.permissions import Authorizer, PermissionUnavailable
 from bot.pipeline.delivery import Connector
+from bot.pipeline.intake import Intake
+from bot.store.database import Database
+
+# None while the platform's connection is fine, else why not (shown by ``/readyz``)
+ReadinessCheck = Callable[[], Awaitable[str | None]]
 
 
 class StartupError(Exception):
-    """An integration cannot start as configured; the message says what to change."""
-
-
-class Integration(Protocol):
-    """One platform's front door and sender, as installed into the application."""
-
-    @property
-    def name(self) -> str: ...
-
-    def install(self, app: web.Application) -> None:
-        """Add routes and ``cleanup_ctx`` entries to ``app``; do no I/O here."""
-        ...
+    """A platform cannot start as configured; the message says what to change."""
 
 
 @dataclass(frozen=True, slots=True)
-class ScheduledJob:
-    """A coroutine the scheduler runs on ``cron`` (crontab syntax), read in ``timezone``
-    (an IANA name) when given, else in the scheduler's zone.
+class PlatformHost:
+    """Everything a platform may depend on; nothing else reaches it."""
 
-    Every replica runs every job, so a job must be idempotent (unique keys in the store).
-    """
+    config: Config  # its own section, and the shared [bot], [server] and [workers] limits
+    clock: Clock
+    log: logging.Logger  # the platform's own logger (``chatops.<name>``)
+    http: aiohttp.ClientSession  # the application's session, open while the platform runs
+    database: Database  # open; for the stores a platform keeps (rate gates, leases)
+    intake: Intake  # where commands and front-door notices go
+    ci_events: CiEventSink | None  # where forge CI run updates go, when a feature follows CI
+    rejections: Counter  # requests refused at the front door, by door and reason
 
-    name: str
-    cron: str
-    run: Callable[[], Awaitable[None]]
-    run_at_start: bool = False
-    timezone: str | None = None
+
+@dataclass(frozen=True, slots=True)
+class PlatformParts:
+    """What one started platform provides."""
+
+    connector: Connector | None = None
+    authorizer: Authorizer | None = None
+    forge: ForgeClient | None = None
+    jobs: tuple[ScheduledJob, ...] = ()
+    routes: tuple[Route, ...] = ()
+    readiness: ReadinessCheck | None = None
+
+
+class Integration(Protocol):
+    """One platform, as the composition root sees it."""
+
+    @property
+    def platform(self) -> Platform:
+        """Which platform this is; its value (``github``) names its logger and readiness."""
+        ...
+
+    def start(self, host: PlatformHost) -> AbstractAsyncContextManager[PlatformParts]:
+        """Open the platform's clients and yield what it provides; close them on exit."""
+        ...
 
 
 @dataclass
 class Registry:
-    """What the integrations provide, filled while the application starts."""
+    """What the started platforms provide, collected by the composition root."""
 
     connectors: dict[Platform, Connector] = field(default_factory=dict)
     authorizers: dict[Platform, Authorizer] = field(default_factory=dict)
     jobs: list[ScheduledJob] = field(default_factory=list)
     forges: Forges = field(default_factory=Forges)
-    # name -> a check that returns None when the platform's connection is fine, else why not
-    readiness: dict[str, Callable[[], Awaitable[str | None]]] = field(default_factory=dict)
+    readiness: dict[str, ReadinessCheck] = field(default_factory=dict)
+
+    def add(self, platform: Platform, parts: PlatformParts) -> None:
+        """Everything one started platform provides, except its routes."""
+        if parts.connector is not None:
+            self.add_connector(parts.connector)
+        if parts.authorizer is not None:
+            self.add_authorizer(platform, parts.authorizer)
+        if parts.forge is not None:
+            self.forges.add(parts.forge)
+        for job in parts.jobs:
+            self.add_job(job)
+        if parts.readiness is not None:
+            self.add_readiness_check(platform.value, parts.readiness)
 
     def add_connector(self, connector: Connector) -> None:
         if connector.platform in self.connectors:
@@ -85,11 +126,7 @@ class Registry:
             raise ValueError(f"an authorizer for {platform.value} is already registered")
         self.authorizers[platform] = authorizer
 
-    def add_forge(self, client: ForgeClient) -> None:
-        self.forges.add(client)
-
-    def add_readiness_check(self, name: str, check: Callable[[], Awaitable[str | None]]) -> None:
-        """A platform's own readiness (say, a live gateway session), shown by ``/readyz``."""
+    def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
         if name in self.readiness:
             raise ValueError(f"a readiness check named {name!r} is already registered")
         self.readiness[name] = check

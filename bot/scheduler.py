@@ -31,7 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import cron
 from bot.clock import Clock
 from bot.config import SchedulerSettings
-from bot.platforms import ScheduledJob
+from bot.parts import ScheduledJob
 from bot.store.database import Database
 from bot.store.queues import InboxQueue, OutboxQueue, purge_audit
 

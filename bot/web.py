@@ -1,7 +1,8 @@
 """The HTTP edge of the application: its typed state, operator endpoints, serving.
 
 The application itself is built by ``bot.app`` (the composition root), which stores its
-resources under the ``AppKey``s below; platform packages read them at request time.
+resources under the ``AppKey``s below. Platforms never read them: they get what they need
+from their ``bot.platforms.PlatformHost``.
 ``version`` (from ``bot.version``) is also importable from here, as the home page uses it.
 
 Endpoints:

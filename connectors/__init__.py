@@ -15,12 +15,21 @@ the same thing in every package:
 - ``client.py``: the connector that sends (``platform`` and ``send(Outgoing)``), thin I/O
   on the platform's client library. Every failure leaves as a ``bot.pipeline.delivery``
   error: ``RateLimited``, ``RetryLater``, ``Undeliverable`` or ``DeliveryError``.
-- ``inbound.py``: the aiohttp routes or the socket loop that feed the intake
-  (``Pipeline.submit`` / ``submit_event``) and answer the platform within its deadline;
-  no command runs before that answer.
-- ``integration.py``: ``start(host)``, what the platform provides: its connector,
-  authorizer, scheduled jobs and routes.
+- ``inbound.py``: the route handlers or the socket loop that feed the host's intake
+  (``bot.pipeline.intake.Intake``: ``submit``, ``submit_event``, ``notify``) and answer
+  the platform within its deadline; no command runs before that answer.
+- ``integration.py``: the package's one exported value, an ``Integration``
+  (``bot.platforms``) built from its settings without I/O, whose ``start(host)`` async
+  context manager opens the clients on the typed ``PlatformHost`` (clock, logger, HTTP
+  session, database, configuration, intake, CI-event sink, rejection counter) and yields
+  ``PlatformParts``: its connector, authorizer, forge client, scheduled jobs, routes and
+  readiness check. A socket that feeds the intake opens after ``host.intake.opened()``.
 - ``forge.py`` (forges only): the ``bot.forge.ForgeClient`` that handlers use.
+
+Then two edits outside the package: a settings section (``bot/config/platforms/``, with
+its ``Platform`` value in ``bot.messages``), and one branch in
+``connectors.enabled.enabled_integrations`` that builds the integration when the section
+is enabled (importing the package there, so a disabled platform is never imported).
 
 Other modules in a package support these, one job each (``permissions``, ``auth``,
 ``setup``, ``ci_events`` ...). Shared by every package: ``budget`` (commands per event),

@@ -5,7 +5,7 @@ Intent
     the event's budget, and notices (the usage error of a command line that is too long,
     the one "only the first N were taken" reply). ``submit_comment`` persists them:
 
-    - all of it through ``Pipeline.submit_event``, within one intake deadline for the
+    - all of it through the intake (``Pipeline.submit_event``), within one intake deadline for the
       whole comment; only the first invocation carries the acknowledgement, so a comment
       gets one 👀 (or award emoji), not one per command;
     - each notice keyed by the comment, so a second delivery of the same comment queues
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.messages import Invocation, Outgoing
-from bot.pipeline.assembly import Pipeline
+from bot.pipeline.intake import Intake
 from bot.storable import storable_invocation, storable_reply, storable_target
 
 
@@ -43,7 +43,7 @@ class Taken:
 
 
 async def submit_comment(
-    pipeline: Pipeline,
+    intake: Intake,
     invocations: Sequence[Invocation],
     notices: Sequence[Outgoing],
 ) -> Taken:
@@ -56,7 +56,7 @@ async def submit_comment(
         )
         for notice in notices
     ]
-    accepted, queued = await pipeline.submit_event(
+    accepted, queued = await intake.submit_event(
         [storable_invocation(invocation) for invocation in invocations],
         acknowledge=True,
         notices=stored,

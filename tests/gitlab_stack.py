@@ -31,6 +31,7 @@ from bot.config import (
 )
 from bot.config.platforms import GitLabSettings, SlackSettings
 from bot.features import commands_feature
+from bot.messages import Platform
 from bot.router import Command
 from connectors.enabled import enabled_integrations
 from connectors.gitlab.integration import GitLabIntegration
@@ -173,7 +174,7 @@ async def gitlab_stack(
             features=features,
             integrations=[
                 GitLabIntegration(config.gitlab, config.bot, write_interval=write_interval)
-                if integration.name == "gitlab"
+                if integration.platform is Platform.GITLAB
                 else integration
                 for integration in enabled_integrations(config, listed(features).commands)
             ],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.ci.tracker import RunTracker
 from bot.features import FeatureHost, Provided
-from bot.platforms import ScheduledJob
+from bot.parts import ScheduledJob
 from commands import rescan, status
 
 RECONCILE_JOB = "ci-reconcile"

@@ -40,8 +40,8 @@ from zoneinfo import ZoneInfo
 from bot.channels.store import Subscriber, Subscriptions, Topic
 from bot.clock import Clock
 from bot.messages import Forge, Outgoing, Reply
+from bot.parts import ScheduledJob
 from bot.pipeline.keys import secret_alert_key
-from bot.platforms import ScheduledJob
 from bot.secrets.alert_replies import expiry_alert_reply
 from bot.secrets.alert_store import AlertKey, SecretAlerts
 from bot.secrets.settings import SecretsSettings

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.features import FeatureHost, Provided, Route
+from bot.features import FeatureHost, Provided
+from bot.parts import Route
 from bot.secrets.alerts import expiry_alert_schedule
 from bot.secrets.store import SecretRegistry
 from bot.secrets.tracked_config import sync_tracked_config

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -41,7 +41,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.messages import Invocation, Outgoing
 from bot.metrics import Counter
-from bot.pipeline.assembly import Pipeline
+from bot.pipeline.intake import Intake
 from bot.pipeline.keys import notice_key
 from bot.storable import storable_invocation, storable_reply, storable_target
 from connectors import budget
@@ -79,7 +79,7 @@ class DiscordInbound:
         slash: SlashCommands,
         http: DiscordHTTP,
         application_id: str,
-        pipeline: Callable[[], Pipeline],
+        intake: Intake,
         clock: Clock,
         log: logging.Logger,
         public_key: str = "",
@@ -93,7 +93,7 @@ class DiscordInbound:
         self._slash = slash
         self._http = http
         self._application_id = application_id
-        self._pipeline = pipeline
+        self._intake = intake
         self._clock = clock
         self._log = log
         self._public_key = public_key
@@ -140,9 +140,7 @@ class DiscordInbound:
                 reply=storable_reply(reply),
                 key=notice_key(key),
             )
-            pipeline = self._pipeline()
-            if await pipeline.outbox.enqueue(notice, self._clock.now()):
-                pipeline.outbox_wake.set()
+            await self._intake.notify(notice)
 
     async def _gateway_interaction(self, data: Mapping[str, Any]) -> None:
         if data.get("type") != InteractionType.APPLICATION_COMMAND:
@@ -248,7 +246,7 @@ class DiscordInbound:
     # --- both ---------------------------------------------------------------------------
 
     async def _submit(self, invocation: Invocation) -> None:
-        await self._pipeline().submit(storable_invocation(invocation))
+        await self._intake.submit(storable_invocation(invocation))
 
     def _too_long(self, invocation: Invocation) -> dict[str, Any]:
         reply = budget.too_long_reply(invocation.text, self._limits)

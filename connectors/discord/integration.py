@@ -1,16 +1,15 @@
 """The Discord integration: what ``[discord]`` installs into the application.
 
-At start-up (its ``cleanup_ctx``, after the database and before the pipeline) it logs in
-over REST (discord.py's client, whose rate limits are shared with every replica through
-the rate gate in the store: ``connectors.discord.gate``), registers the
-``DiscordConnector`` so every replica can send, and registers the
-slash command where it changed (``discord:commands:<application>:<scope>`` in the state
-store holds the last definition's fingerprint). Once the whole application has started
-(``on_startup``, so the pipeline exists before the first event), the ``GatewayLeader``
-competes for the gateway lease; on shutdown it closes the session before the workers stop.
-With a ``public_key`` it also mounts ``POST /discord/interactions``. With the gateway, it
-registers a readiness check: ``/readyz`` names ``discord`` while this replica holds the
-lease but its session is not connected (a replica without the lease is ready).
+``start(host)`` (the platform contract, ``bot.platforms``) logs in over REST (discord.py's
+client, whose rate limits are shared with every replica through the rate gate in the
+store: ``connectors.discord.gate``), provides the ``DiscordConnector`` so every replica
+can send, and registers the slash command where it changed
+(``discord:commands:<application>:<scope>`` in the state store holds the last
+definition's fingerprint). Once the host's intake is open (the pipeline exists before the
+first event), the ``GatewayLeader`` competes for the gateway lease; on exit it closes the
+session. With a ``public_key`` it also provides ``POST /discord/interactions``. With the
+gateway, it provides a readiness check: ``/readyz`` names ``discord`` while this replica
+holds the lease but its session is not connected (a replica without the lease is ready).
 
 An outage at start-up does not stop the bot: sends log in again on first use and wait in
 the outbox meanwhile. A token Discord refuses (401) does stop it, with that reason.
@@ -25,21 +24,23 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 import discord
-from aiohttp import web
 
 from bot.clock import Clock
 from bot.config.platforms.discord import DiscordSettings
+from bot.messages import Platform
+from bot.parts import Route
 from bot.pipeline.rate_gate import RateGate
+from bot.platforms import PlatformHost, PlatformParts
 from bot.router import Command
 from bot.store.gates import GateStore
 from bot.store.leases import Leases
 from bot.store.state import StateStore
-from bot.web import CLOCK, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.discord.client import DiscordConnector, DiscordHTTP
 from connectors.discord.definitions import SlashCommands
 from connectors.discord.gate import DiscordGate, gate_scope
@@ -57,7 +58,8 @@ class DiscordStartupError(Exception):
 
 @dataclass
 class DiscordRuntime:
-    """The running parts, under ``DISCORD`` on the application."""
+    """What one start of the integration runs: the REST client, the sender, the front
+    door, and with the gateway the leader that competes for its lease."""
 
     http: DiscordHTTP
     connector: DiscordConnector
@@ -70,10 +72,10 @@ class DiscordRuntime:
         self.stop.set()
         if self.task is not None:
             task, self.task = self.task, None
-            await task
-
-
-DISCORD = web.AppKey("discord", DiscordRuntime)
+            if self.leader is None:  # still waiting for the intake: no lease to give back
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class DiscordIntegration:
@@ -90,23 +92,16 @@ class DiscordIntegration:
         self._token = settings.bot_token.reveal()
         self._slash = SlashCommands.build(settings.command_name, commands)
         self._holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.runtime: DiscordRuntime | None = None  # while started: what runs (tests read it)
 
     @property
-    def name(self) -> str:
-        return "discord"
+    def platform(self) -> Platform:
+        return Platform.DISCORD
 
-    def install(self, app: web.Application) -> None:
-        app.cleanup_ctx.append(self._context)
-        if self._settings.public_key:
-            app.router.add_post("/discord/interactions", _interactions)
-        if self._settings.gateway:
-            app.on_startup.append(self._start_gateway)
-            app.on_shutdown.append(_stop_gateway)
-
-    async def _context(self, app: web.Application) -> AsyncIterator[None]:
-        settings = self._settings
-        log = app[LOG].getChild("discord")
-        gate = RateGate(GateStore(app[DATABASE]), app[CLOCK], spacing=0.0, max_wait=GATE_MAX_WAIT)
+    @asynccontextmanager
+    async def start(self, host: PlatformHost) -> AsyncIterator[PlatformParts]:
+        settings, log = self._settings, host.log
+        gate = RateGate(GateStore(host.database), host.clock, spacing=0.0, max_wait=GATE_MAX_WAIT)
         http = DiscordHTTP(settings.api_url, gate=DiscordGate(gate, gate_scope(self._token)))
         try:
             await http.log_in(self._token)
@@ -120,39 +115,49 @@ class DiscordIntegration:
             raise
         else:
             if settings.sync_commands:
-                await _register(http, settings, self._slash, app[CLOCK], log)
+                await _register(http, settings, self._slash, host.clock, log)
         connector = DiscordConnector(
             http,
             token=self._token,
             application_id=settings.application_id,
-            clock=app[CLOCK],
+            clock=host.clock,
             log=log,
         )
-        app[REGISTRY].add_connector(connector)
         inbound = DiscordInbound(
             slash=self._slash,
             http=http,
             application_id=settings.application_id,
-            pipeline=lambda: app[PIPELINE],
-            clock=app[CLOCK],
+            intake=host.intake,
+            clock=host.clock,
             log=log,
             public_key=settings.public_key,
             signature_max_age=settings.signature_max_age,
-            **discord_front_door(app),
+            **discord_front_door(host),
         )
         runtime = DiscordRuntime(http=http, connector=connector, inbound=inbound)
-        app[DISCORD] = runtime
-        if settings.gateway:
-            app[REGISTRY].add_readiness_check("discord", lambda: gateway_problem(runtime))
+        self.runtime = runtime
+        routes: tuple[Route, ...] = ()
+        if settings.public_key:
+            routes = (Route("POST", "/discord/interactions", inbound.handle_http),)
         try:
-            yield
+            if settings.gateway:
+                runtime.task = asyncio.create_task(
+                    self._lead_gateway(runtime, host), name="discord-leader"
+                )
+            yield PlatformParts(
+                connector=connector,
+                routes=routes,
+                readiness=(lambda: gateway_problem(runtime)) if settings.gateway else None,
+            )
         finally:
             await runtime.stop_gateway()
             await http.close()
+            self.runtime = None
 
-    async def _start_gateway(self, app: web.Application) -> None:
-        runtime = app[DISCORD]
-        log = app[LOG].getChild("discord.gateway")
+    async def _lead_gateway(self, runtime: DiscordRuntime, host: PlatformHost) -> None:
+        """Once the intake is open, compete for the gateway lease until told to stop."""
+        await host.intake.opened()
+        log = host.log.getChild("gateway")
 
         def open_session() -> GatewaySession:
             client = GatewayClient(
@@ -162,13 +167,13 @@ class DiscordIntegration:
 
         runtime.leader = GatewayLeader(
             leases=Leases(),
-            clock=app[CLOCK],
+            clock=host.clock,
             holder=self._holder,
             ttl=self._settings.gateway_lease_seconds,
             open_session=open_session,
             log=log,
         )
-        runtime.task = asyncio.create_task(runtime.leader.run(runtime.stop), name="discord-leader")
+        await runtime.leader.run(runtime.stop)
 
 
 async def gateway_problem(runtime: DiscordRuntime) -> str | None:
@@ -183,15 +188,6 @@ async def gateway_problem(runtime: DiscordRuntime) -> str | None:
     if session.done():
         return f"gateway session ended ({session.outcome()})"
     return None if session.client.is_ready() else "gateway session not connected"
-
-
-async def _stop_gateway(app: web.Application) -> None:
-    with contextlib.suppress(KeyError):
-        await app[DISCORD].stop_gateway()
-
-
-async def _interactions(request: web.Request) -> web.Response:
-    return await request.app[DISCORD].inbound.handle_http(request)
 
 
 async def _register(
@@ -221,9 +217,9 @@ async def _register(
         log.info("registered /%s in %s", slash.name, guild or "all guilds")
 
 
-def discord_front_door(app: web.Application) -> dict[str, Any]:
+def discord_front_door(host: PlatformHost) -> dict[str, Any]:
     """The front-door limits for the HTTP interactions endpoint and mentions."""
-    limits = front_door(app)
+    limits = front_door(host)
     return {
         "limits": limits["limits"],
         "body_timeout": limits["body_timeout"],

@@ -18,7 +18,7 @@ Answers, in the order they are decided:
 - 200 for ``ping``; 202 for everything else, including events deliberately ignored and
   comments whose names or numbers fall outside GitHub's grammar (logged);
 - for a CI update (``workflow_run``, ``check_suite``): 202 once the run tracker
-  (``ci_events()``) has observed it, 202 "no CI tracking" when nothing tracks runs, and
+  (``ci_events``) has observed it, 202 "no CI tracking" when nothing tracks runs, and
   500 when observing failed, so GitHub shows the delivery as failed and it can be
   redelivered (App mode does that itself, see ``connectors.github.recovery``).
 
@@ -48,7 +48,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.forge import CiEventSink
 from bot.metrics import Counter
-from bot.pipeline.assembly import Pipeline
+from bot.pipeline.intake import Intake
 from connectors import budget
 from connectors.forge_intake import submit_comment
 from connectors.github import protocol
@@ -97,8 +97,8 @@ class WebhookReceiver:
     hook_secrets: HookSecrets
     identity: Identity
     installations: AppInstallations | None
-    pipeline: Callable[[], Pipeline]
-    ci_events: Callable[[], CiEventSink | None]
+    intake: Intake
+    ci_events: CiEventSink | None  # None when no feature follows CI
     max_body_bytes: int
     clock: Clock
     log: logging.Logger
@@ -219,11 +219,11 @@ class WebhookReceiver:
         if isinstance(decoded, CiUpdate):
             return await self._observe(decoded, event, delivery)
         assert isinstance(decoded, Commands)
-        taken = await submit_comment(self.pipeline(), decoded.invocations, decoded.notices)
+        taken = await submit_comment(self.intake, decoded.invocations, decoded.notices)
         return web.json_response(taken.as_json(), status=202)
 
     async def _observe(self, update: CiUpdate, event: str, delivery: str) -> web.Response:
-        sink = self.ci_events()
+        sink = self.ci_events
         if sink is None:
             return web.json_response({"ignored": "no CI tracking"}, status=202)
         try:

@@ -1,16 +1,16 @@
 """The GitHub integration: the webhook route, the API session, and what they provide.
 
-``GitHubIntegration(settings, bot).install(app)`` adds ``POST /webhooks/github`` and a
-context that, at start-up:
+``GitHubIntegration(settings, bot).start(host)`` (the platform contract,
+``bot.platforms``), at start-up:
 
 1. refuses to start without any webhook secret (configured, or stored by ``setup-repo``);
 2. opens one HTTP session for GitHub with the configured request timeout;
 3. picks the credentials: App installation tokens, or the fixed token;
-4. registers the ``GitHubConnector`` (replies), the ``GitHubAuthorizer`` (levels from
-   repository permissions), the ``GitHubForge`` (what CI commands act through) and, in
-   App mode, the redelivery job (also run at start-up);
-5. makes the webhook receiver available to the route; CI updates go to the run tracker
-   that the pipeline context sets as ``bot.web.CI_EVENTS``, when there is one.
+4. provides the ``GitHubConnector`` (replies), the ``GitHubAuthorizer`` (levels from
+   repository permissions), the ``GitHubForge`` (what CI commands act through), in
+   App mode the redelivery job (also run at start-up), and ``POST /webhooks/github``,
+   whose receiver stores commands through the host's intake and hands CI updates to the
+   host's CI-event sink, when a feature follows CI.
 
 Steps 2 and 3 are ``open_github``, which ``chatops shell`` uses too. The server's client
 sends through the rate gate in the store (``bot.pipeline.rate_gate``), shared with every replica:
@@ -18,7 +18,7 @@ mutating requests of one installation ``write_interval`` apart (GitHub asks for 
 and nothing while GitHub says to wait. Permission lookups wait out a rate limit within
 half of the command's time budget (``workers.handler_timeout``).
 
-On shutdown it closes its session. Nothing happens at import or in ``install``.
+On exit it closes its session. Nothing happens at import or on construction.
 """
 
 from __future__ import annotations
@@ -32,18 +32,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
-from aiohttp import web
 
 from bot.clock import Clock
 from bot.config import BotSettings
 from bot.config.platforms import GitHubSettings
 from bot.messages import Platform
+from bot.parts import Route, ScheduledJob
 from bot.pipeline.rate_gate import RateGate
-from bot.platforms import ScheduledJob, StartupError
+from bot.platforms import PlatformHost, PlatformParts, StartupError
 from bot.store.gates import GateStore
 from bot.store.leases import Leases
 from bot.store.state import StateStore
-from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.front_door import front_door
 from connectors.github.api import GitHubClient
 from connectors.github.auth import AppTokens, StaticToken, TokenSource
@@ -56,7 +55,6 @@ from connectors.github.permissions import GitHubAuthorizer
 from connectors.github.protocol import Identity
 from connectors.github.recovery import Redeliverer
 
-RECEIVER = web.AppKey("github_receiver", WebhookReceiver)
 ROUTE = "/webhooks/github"
 NO_SECRET = (
     "GitHub is enabled but has no webhook secret: set github.webhook_secrets, "
@@ -82,58 +80,25 @@ class GitHubIntegration:
         self._write_interval = write_interval
 
     @property
-    def name(self) -> str:
-        return "github"
+    def platform(self) -> Platform:
+        return Platform.GITHUB
 
-    def install(self, app: web.Application) -> None:
-        app.router.add_post(ROUTE, _handle)
-        app.cleanup_ctx.append(self._context)
-
-    async def _context(self, app: web.Application) -> AsyncIterator[None]:
-        settings, clock = self._settings, app[CLOCK]
-        log = app[LOG].getChild("github")
+    @asynccontextmanager
+    async def start(self, host: PlatformHost) -> AsyncIterator[PlatformParts]:
+        settings, clock, log = self._settings, host.clock, host.log
         secrets = [secret.reveal() for secret in settings.webhook_secrets]
         hook_secrets = HookSecrets()
         if not secrets and await hook_secrets.count() == 0:
             raise StartupError(NO_SECRET)
         gate = RateGate(
-            GateStore(app[DATABASE]), clock, spacing=self._write_interval, max_wait=GATE_MAX_WAIT
+            GateStore(host.database), clock, spacing=self._write_interval, max_wait=GATE_MAX_WAIT
         )
         async with open_github(settings, self._bot, clock, gate=gate) as github:
             own_logins = {settings.bot_login.lower()}
             if github.app_tokens is not None:
                 own_logins |= await _app_bot_login(github.app_tokens, log)
             client = github.client
-            registry = app[REGISTRY]
-            registry.add_connector(GitHubConnector(client, clock, frozenset(own_logins)))
-            registry.add_forge(GitHubForge(client, clock))
-            registry.add_authorizer(
-                Platform.GITHUB,
-                GitHubAuthorizer(
-                    client,
-                    clock,
-                    timedelta(seconds=settings.permission_cache_seconds),
-                    budget=app[CONFIG].workers.handler_timeout / 2,
-                ),
-            )
-            if github.app_tokens is not None and settings.redeliver_failed:
-                redeliverer = Redeliverer(
-                    tokens=github.app_tokens,
-                    state=StateStore(),
-                    leases=Leases(),
-                    clock=clock,
-                    holder=f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
-                    log=log,
-                )
-                registry.add_job(
-                    ScheduledJob(
-                        name="github-redelivery",
-                        cron=settings.redelivery_cron,
-                        run=_logged(redeliverer.run, log),
-                        run_at_start=True,
-                    )
-                )
-            app[RECEIVER] = WebhookReceiver(
+            receiver = WebhookReceiver(
                 secrets=secrets,
                 hook_secrets=hook_secrets,
                 identity=Identity(
@@ -141,14 +106,47 @@ class GitHubIntegration:
                     logins=frozenset(own_logins),
                 ),
                 installations=github.installations,
-                pipeline=lambda: app[PIPELINE],
-                ci_events=lambda: app.get(CI_EVENTS),
+                intake=host.intake,
+                ci_events=host.ci_events,
                 max_body_bytes=settings.max_body_bytes,
                 clock=clock,
                 log=log,
-                **front_door(app),
+                **front_door(host),
             )
-            yield
+            yield PlatformParts(
+                connector=GitHubConnector(client, clock, frozenset(own_logins)),
+                authorizer=GitHubAuthorizer(
+                    client,
+                    clock,
+                    timedelta(seconds=settings.permission_cache_seconds),
+                    budget=host.config.workers.handler_timeout / 2,
+                ),
+                forge=GitHubForge(client, clock),
+                jobs=self._redelivery(github, clock, log),
+                routes=(Route("POST", ROUTE, receiver.handle),),
+            )
+
+    def _redelivery(
+        self, github: GitHubAccess, clock: Clock, log: logging.Logger
+    ) -> tuple[ScheduledJob, ...]:
+        """In App mode, the job that asks GitHub to redeliver what failed (also at start)."""
+        if github.app_tokens is None or not self._settings.redeliver_failed:
+            return ()
+        redeliverer = Redeliverer(
+            tokens=github.app_tokens,
+            state=StateStore(),
+            leases=Leases(),
+            clock=clock,
+            holder=f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}",
+            log=log,
+        )
+        job = ScheduledJob(
+            name="github-redelivery",
+            cron=self._settings.redelivery_cron,
+            run=_logged(redeliverer.run, log),
+            run_at_start=True,
+        )
+        return (job,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,10 +196,6 @@ async def open_github(
             gate=gate,
         )
         yield GitHubAccess(client, app_tokens, app_installations)
-
-
-async def _handle(request: web.Request) -> web.Response:
-    return await request.app[RECEIVER].handle(request)
 
 
 async def _app_bot_login(tokens: AppTokens, log: logging.Logger) -> set[str]:

@@ -51,7 +51,7 @@ from aiohttp import web
 from bot.clock import Clock
 from bot.forge import CiEventSink
 from bot.metrics import Counter
-from bot.pipeline.assembly import Pipeline
+from bot.pipeline.intake import Intake
 from connectors import budget
 from connectors.forge_intake import submit_comment
 from connectors.gitlab import protocol
@@ -88,8 +88,8 @@ class WebhookReceiver:
     signing_tokens: Sequence[str]
     require_signature: bool
     identity: Identity
-    pipeline: Callable[[], Pipeline]
-    ci_events: Callable[[], CiEventSink | None]
+    intake: Intake
+    ci_events: CiEventSink | None  # None when no feature follows CI
     max_body_bytes: int
     clock: Clock
     log: logging.Logger
@@ -176,11 +176,11 @@ class WebhookReceiver:
         if isinstance(decoded, CiUpdate):
             return await self._observe(decoded, event)
         assert isinstance(decoded, Commands)
-        taken = await submit_comment(self.pipeline(), decoded.invocations, decoded.notices)
+        taken = await submit_comment(self.intake, decoded.invocations, decoded.notices)
         return web.json_response(taken.as_json())
 
     async def _observe(self, update: CiUpdate, event: str) -> web.Response:
-        sink = self.ci_events()
+        sink = self.ci_events
         if sink is None:
             return web.json_response({"ignored": "no CI tracking"})
         try:

@@ -1,7 +1,7 @@
 """The GitLab integration: the webhook route, the API session, and what they provide.
 
-``GitLabIntegration(settings, bot).install(app)`` adds ``POST /webhooks/gitlab`` and a
-context that, at start-up:
+``GitLabIntegration(settings, bot).start(host)`` (the platform contract,
+``bot.platforms``), at start-up:
 
 1. refuses to start without a webhook token, or with a signing token that is not
    ``whsec_<base64>``;
@@ -9,12 +9,12 @@ context that, at start-up:
    (``open_gitlab``, which ``chatops shell`` uses too);
 3. asks GitLab who the token's user is, so that user's notes are never read as commands
    (besides the configured ``bot_username``; a failure here is logged, not fatal);
-4. registers the ``GitLabConnector`` (replies), the ``GitLabAuthorizer`` (levels from
-   project access levels) and the ``GitLabForge`` (what CI commands act through);
-5. makes the webhook receiver available to the route; pipeline events go to the run
-   tracker that the pipeline context sets as ``bot.web.CI_EVENTS``, when there is one.
+4. provides the ``GitLabConnector`` (replies), the ``GitLabAuthorizer`` (levels from
+   project access levels), the ``GitLabForge`` (what CI commands act through) and
+   ``POST /webhooks/gitlab``, whose receiver stores commands through the host's intake
+   and hands pipeline events to the host's CI-event sink, when a feature follows CI.
 
-On shutdown it closes its session. Nothing happens at import or in ``install``.
+On exit it closes its session. Nothing happens at import or on construction.
 """
 
 from __future__ import annotations
@@ -25,15 +25,14 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import aiohttp
-from aiohttp import web
 
 from bot.config import BotSettings
 from bot.config.platforms import GitLabSettings
 from bot.messages import Platform
+from bot.parts import Route
 from bot.pipeline.rate_gate import RateGate
-from bot.platforms import StartupError
+from bot.platforms import PlatformHost, PlatformParts, StartupError
 from bot.store.gates import GateStore
-from bot.web import CI_EVENTS, CLOCK, CONFIG, DATABASE, LOG, PIPELINE, REGISTRY
 from connectors.front_door import front_door
 from connectors.gitlab.api import GitLabApi
 from connectors.gitlab.ci_events import decode_ci
@@ -43,7 +42,6 @@ from connectors.gitlab.inbound import WebhookReceiver
 from connectors.gitlab.permissions import GitLabAuthorizer
 from connectors.gitlab.protocol import Identity, signing_key
 
-RECEIVER = web.AppKey("gitlab_receiver", WebhookReceiver)
 ROUTE = "/webhooks/gitlab"
 NO_TOKEN = (
     "GitLab is enabled but has no webhook token: set gitlab.webhook_tokens to the secret "
@@ -71,38 +69,22 @@ class GitLabIntegration:
         self._write_interval = write_interval
 
     @property
-    def name(self) -> str:
-        return "gitlab"
+    def platform(self) -> Platform:
+        return Platform.GITLAB
 
-    def install(self, app: web.Application) -> None:
-        app.router.add_post(ROUTE, _handle)
-        app.cleanup_ctx.append(self._context)
-
-    async def _context(self, app: web.Application) -> AsyncIterator[None]:
-        settings, clock = self._settings, app[CLOCK]
-        log = app[LOG].getChild("gitlab")
+    @asynccontextmanager
+    async def start(self, host: PlatformHost) -> AsyncIterator[PlatformParts]:
+        settings, clock = self._settings, host.clock
         webhook_tokens = [token.reveal() for token in settings.webhook_tokens]
         if not any(webhook_tokens):
             raise StartupError(NO_TOKEN)
         signing_tokens = _signing_tokens(settings)
         gate = RateGate(
-            GateStore(app[DATABASE]), clock, spacing=self._write_interval, max_wait=GATE_MAX_WAIT
+            GateStore(host.database), clock, spacing=self._write_interval, max_wait=GATE_MAX_WAIT
         )
         async with open_gitlab(settings, self._bot, gate=gate) as api:
-            own = {settings.bot_username.lower()} | await _token_user(api, log)
-            registry = app[REGISTRY]
-            registry.add_connector(GitLabConnector(api, clock, frozenset(own)))
-            registry.add_forge(GitLabForge(api, clock))
-            registry.add_authorizer(
-                Platform.GITLAB,
-                GitLabAuthorizer(
-                    api,
-                    clock,
-                    timedelta(seconds=settings.permission_cache_seconds),
-                    budget=app[CONFIG].workers.handler_timeout / 2,
-                ),
-            )
-            app[RECEIVER] = WebhookReceiver(
+            own = {settings.bot_username.lower()} | await _token_user(api, host.log)
+            receiver = WebhookReceiver(
                 tokens=[token for token in webhook_tokens if token],
                 signing_tokens=signing_tokens,
                 require_signature=settings.require_signature,
@@ -110,15 +92,25 @@ class GitLabIntegration:
                     mentions=(f"@{self._bot.name}", f"@{settings.bot_username}"),
                     usernames=frozenset(own),
                 ),
-                pipeline=lambda: app[PIPELINE],
-                ci_events=lambda: app.get(CI_EVENTS),
+                intake=host.intake,
+                ci_events=host.ci_events,
                 decode_ci=decode_ci,
                 max_body_bytes=settings.max_body_bytes,
                 clock=clock,
-                log=log,
-                **front_door(app),
+                log=host.log,
+                **front_door(host),
             )
-            yield
+            yield PlatformParts(
+                connector=GitLabConnector(api, clock, frozenset(own)),
+                authorizer=GitLabAuthorizer(
+                    api,
+                    clock,
+                    timedelta(seconds=settings.permission_cache_seconds),
+                    budget=host.config.workers.handler_timeout / 2,
+                ),
+                forge=GitLabForge(api, clock),
+                routes=(Route("POST", ROUTE, receiver.handle),),
+            )
 
 
 @asynccontextmanager
@@ -159,7 +151,3 @@ async def _token_user(api: GitLabApi, log: logging.Logger) -> set[str]:
         log.warning("could not read the GitLab token's user: %s", type(exc).__name__)
         return set()
     return {str(user["username"]).lower()}
-
-
-async def _handle(request: web.Request) -> web.Response:
-    return await request.app[RECEIVER].handle(request)

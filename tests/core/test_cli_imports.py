@@ -108,7 +108,8 @@ def test_enabled_integrations_import_only_the_enabled_platforms(tmp_path: Path) 
         "config = Config(github=GitHubSettings(enabled=True, token=token))\n"
         "[github] = enabled_integrations(config, builtin_commands(config))\n"
         "heavy = ('discord', 'slack_bolt', 'slack_sdk', 'gidgetlab')\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)), github.name)\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & set(heavy))\n"
+        "print(loaded, github.platform.value)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],

@@ -6,8 +6,9 @@ import pytest
 
 from bot.config import PermissionGrant, PermissionsSettings
 from bot.messages import Actor, Level, Platform, Target, TargetKind
+from bot.parts import ScheduledJob
 from bot.permissions import ConfigAuthorizer
-from bot.platforms import CombinedAuthorizer, Registry, ScheduledJob
+from bot.platforms import CombinedAuthorizer, Registry
 from tests.fakes.connector import RecordingConnector
 
 WEB = Target(repo="acme/web", kind=TargetKind.PULL_REQUEST, number=12)

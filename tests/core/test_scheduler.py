@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.clock import SystemClock
 from bot.config import SchedulerSettings
 from bot.messages import Outgoing, Platform, Reply, ReplyTarget
-from bot.platforms import ScheduledJob
+from bot.parts import ScheduledJob
 from bot.scheduler import HousekeepingDeps, Purged, build_scheduler, housekeeping
 from bot.store.database import Database
 from bot.store.models import AuditEntry, InboxItem, InboxStatus, OutboxItem, OutboxStatus

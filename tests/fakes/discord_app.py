@@ -20,7 +20,7 @@ from bot.app import builtin_commands, create_app
 from bot.config import Config, DatabaseSettings, OutboxSettings, Secret, WorkerSettings
 from bot.config.platforms.discord import DiscordSettings
 from bot.store.database import open_database
-from connectors.discord.integration import DISCORD, DiscordIntegration, DiscordRuntime
+from connectors.discord.integration import DiscordIntegration, DiscordRuntime
 from tests.fakes.clock import FakeClock
 from tests.fakes.discord import FakeDiscord
 
@@ -62,10 +62,12 @@ class RunningBot:
     client: TestClient[Any, Any]
     fake: FakeDiscord
     clock: FakeClock
+    integration: DiscordIntegration
 
     @property
     def runtime(self) -> DiscordRuntime:
-        return self.client.app[DISCORD]  # type: ignore[index]
+        assert self.integration.runtime is not None, "the Discord integration is not running"
+        return self.integration.runtime
 
     async def post_interaction(
         self,
@@ -101,12 +103,14 @@ async def running_bot(
         await migrate(database_url)
     settings = discord_settings(fake, **overrides)
     clock = FakeClock()
-    app = create_discord_app(bot_config(database_url, settings), clock, holder)
+    config = bot_config(database_url, settings)
+    integration = DiscordIntegration(config.discord, builtin_commands(), holder=holder)
+    app = create_app(config, integrations=[integration], clock=clock)
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
-        yield RunningBot(client=client, fake=fake, clock=clock)
+        yield RunningBot(client=client, fake=fake, clock=clock, integration=integration)
 
 
 def create_discord_app(config: Config, clock: FakeClock, holder: str | None) -> web.Application:
-    commands = builtin_commands()
-    integration = DiscordIntegration(config.discord, commands, holder=holder)
+    """The application with only the Discord integration, not yet started."""
+    integration = DiscordIntegration(config.discord, builtin_commands(), holder=holder)
     return create_app(config, integrations=[integration], clock=clock)

@@ -30,7 +30,8 @@ from bot.config import (
     WorkerSettings,
 )
 from bot.messages import Forge, Outgoing, Platform, ReplyTarget
-from bot.platforms import Registry, ScheduledJob
+from bot.parts import ScheduledJob
+from bot.platforms import Registry
 from bot.secrets.alert_replies import expiry_alert_reply
 from bot.secrets.models import SecretAlert
 from bot.secrets.store import SecretRegistry

@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import ConfigError, Secret, parse_config
 from bot.config.platforms.discord import DiscordSettings
+from bot.messages import Platform
 from connectors.enabled import enabled_integrations
 
 TOKEN = Secret("env:DISCORD_BOT_TOKEN", "t")
@@ -49,5 +50,5 @@ def test_an_enabled_section_installs_the_discord_integration() -> None:
         base_dir=Path("."),
     )
 
-    assert [integration.name for integration in enabled_integrations(config, [])] == ["discord"]
+    assert [i.platform for i in enabled_integrations(config, [])] == [Platform.DISCORD]
     assert enabled_integrations(parse_config({}, {}, base_dir=Path(".")), []) == []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +20,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import BotSettings
-from bot.forge import CheckState, CiEventSink, CiRun, CiRunEvent
-from bot.messages import Forge
+from bot.forge import CheckState, CiRun, CiRunEvent
+from bot.messages import Forge, Invocation, Outgoing
 from connectors.github.ci_events import NotTracked, decode_ci
 from connectors.github.forge import GitHubForge
 from connectors.github.hooks import HookSecrets
@@ -237,11 +237,33 @@ class RecordingSink:
         self.observed.append(event)
 
 
+class NoCommands:
+    """An intake that fails the test if anything reaches it: CI updates are no commands."""
+
+    async def submit(self, invocation: Invocation, *, acknowledge: bool = False) -> bool:
+        raise AssertionError("a CI update must not reach the command pipeline")
+
+    async def submit_event(
+        self,
+        invocations: Sequence[Invocation],
+        *,
+        acknowledge: bool,
+        notices: Sequence[Outgoing],
+    ) -> tuple[int, int]:
+        raise AssertionError("a CI update must not reach the command pipeline")
+
+    async def notify(self, notice: Outgoing) -> bool:
+        raise AssertionError("a CI update must not reach the outbox")
+
+    async def opened(self) -> None:
+        return None
+
+
 @dataclass
 class Receiving:
     client: TestClient[Any, Any]
     sink: RecordingSink
-    tracking: list[bool]
+    receiver: WebhookReceiver
 
     async def deliver(self, event: str, body: bytes) -> tuple[int, Any]:
         headers = {
@@ -257,21 +279,13 @@ class Receiving:
 @pytest.fixture
 async def receiving() -> AsyncIterator[Receiving]:
     sink = RecordingSink()
-    tracking = [True]
-
-    def ci_events() -> CiEventSink | None:
-        return sink if tracking[0] else None
-
-    def no_pipeline() -> Any:
-        raise AssertionError("a CI update must not reach the command pipeline")
-
     receiver = WebhookReceiver(
         secrets=[SECRET],
         hook_secrets=HookSecrets(),
         identity=Identity(mentions=("@chatops",), logins=frozenset({"chatops-bot"})),
         installations=None,
-        pipeline=no_pipeline,
-        ci_events=ci_events,
+        intake=NoCommands(),
+        ci_events=sink,
         max_body_bytes=1024**2,
         clock=FakeClock(),
         log=logging.getLogger("chatops.test.github"),
@@ -279,7 +293,7 @@ async def receiving() -> AsyncIterator[Receiving]:
     app = web.Application()
     app.router.add_post("/webhooks/github", receiver.handle)
     async with TestClient(TestServer(app, host="127.0.0.1", port=0)) as client:
-        yield Receiving(client, sink, tracking)
+        yield Receiving(client, sink, receiver)
 
 
 async def test_a_ci_update_is_handed_to_the_run_tracker_then_answered(
@@ -303,7 +317,7 @@ async def test_untracked_ci_deliveries_and_a_bot_without_tracking_are_202_ignore
     body = (WEBHOOKS / "workflow_run.completed.json").read_bytes()
 
     first = await receiving.deliver("check_suite", actions)
-    receiving.tracking[0] = False
+    receiving.receiver.ci_events = None  # a bot where no feature follows CI
     second = await receiving.deliver("workflow_run", body)
 
     assert first == (

@@ -14,6 +14,7 @@ from bot.config.loader import parse_config
 from bot.config.platforms import GitLabSettings
 from bot.config.render import render_config
 from bot.config.secret_values import Secret
+from bot.messages import Platform
 from connectors.enabled import enabled_integrations
 
 TOKEN = Secret("env:GITLAB_TOKEN", "glpat-1")
@@ -44,7 +45,7 @@ def test_enabled_gitlab_installs_its_integration() -> None:
 
     [integration] = enabled_integrations(Config(gitlab=settings), [])
 
-    assert integration.name == "gitlab"
+    assert integration.platform is Platform.GITLAB
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from bot.config import Config
 from bot.config.errors import ConfigError
 from bot.config.platforms import SlackSettings
 from bot.config.secret_values import Secret
+from bot.messages import Platform
 from connectors.enabled import enabled_integrations
 
 BOT = Secret("env:SLACK_BOT_TOKEN", "xoxb-1")
@@ -24,7 +25,7 @@ def test_enabled_slack_installs_its_integration() -> None:
 
     [integration] = enabled_integrations(Config(slack=settings), [])
 
-    assert integration.name == "slack"
+    assert integration.platform is Platform.SLACK
     assert settings.socket_mode
 
 
