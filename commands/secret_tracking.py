@@ -225,14 +225,11 @@ class SecretTrackingCommands:
 
 def commands(
     settings: SecretsSettings,
-    registry: SecretRegistry | None = None,
-    alerts: SecretAlerts | None = None,
-    defaults: ChannelDefaults | None = None,
+    registry: SecretRegistry,
+    alerts: SecretAlerts,
+    defaults: ChannelDefaults,
 ) -> tuple[Command[Any], ...]:
-    registry = registry or SecretRegistry()
-    handlers = SecretTrackingCommands(
-        registry, alerts or SecretAlerts(registry), defaults or ChannelDefaults(), settings
-    )
+    handlers = SecretTrackingCommands(registry, alerts, defaults, settings)
     return (
         Command(
             name="secrets track",

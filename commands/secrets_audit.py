@@ -33,7 +33,6 @@ from bot.secrets.audit import audit
 from bot.secrets.inventory import SecretStores, gather_facts, gather_usage
 from bot.secrets.replies import Expiring, audit_reply, expiring_reply, usage_reply
 from bot.secrets.settings import SecretsSettings
-from bot.secrets.store import SecretRegistry, SecretUses
 from commands.changes import CHANGE_KINDS, label
 
 WINDOW = re.compile(r"(\d{1,4})\s*([dw]?)")
@@ -166,17 +165,11 @@ def parse_window(text: str) -> int:
 
 def commands(
     settings: SecretsSettings,
-    registry: SecretRegistry | None = None,
-    uses: SecretUses | None = None,
-    subscriptions: Subscriptions | None = None,
-    defaults: ChannelDefaults | None = None,
+    stores: SecretStores,
+    subscriptions: Subscriptions,
+    defaults: ChannelDefaults,
 ) -> tuple[Command[Any], ...]:
-    handlers = SecretsCommands(
-        SecretStores(registry or SecretRegistry(), uses or SecretUses()),
-        subscriptions or Subscriptions(),
-        defaults or ChannelDefaults(),
-        settings,
-    )
+    handlers = SecretsCommands(stores, subscriptions, defaults, settings)
     return (
         Command(
             name="secrets audit",

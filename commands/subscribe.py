@@ -265,10 +265,8 @@ def _when(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def commands(
-    subscriptions: Subscriptions | None = None, defaults: ChannelDefaults | None = None
-) -> tuple[Command[Any], ...]:
-    handlers = ChannelCommands(subscriptions or Subscriptions(), defaults or ChannelDefaults())
+def commands(subscriptions: Subscriptions, defaults: ChannelDefaults) -> tuple[Command[Any], ...]:
+    handlers = ChannelCommands(subscriptions, defaults)
     return (
         Command(
             name="subscribe",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channels.store import ChannelDefaults, Subscriptions
 from bot.features import FeatureHost, Provided
 from commands import subscribe
 
@@ -18,4 +19,4 @@ class ChannelsFeature:
     section: str | None = None
 
     def setup(self, host: FeatureHost) -> Provided:
-        return Provided(commands=subscribe.commands())
+        return Provided(commands=subscribe.commands(Subscriptions(), ChannelDefaults()))

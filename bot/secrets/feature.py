@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.channels.store import ChannelDefaults, Subscriptions
 from bot.features import FeatureHost, Provided
 from bot.parts import Route
+from bot.secrets.alert_store import SecretAlerts
 from bot.secrets.alerts import expiry_alert_schedule
-from bot.secrets.store import SecretRegistry
+from bot.secrets.inventory import SecretStores
+from bot.secrets.store import SecretRegistry, SecretUses
 from bot.secrets.tracked_config import sync_tracked_config
 from bot.secrets.usage_api import PATH as USAGE_PATH
 from bot.secrets.usage_api import build_usage_api
@@ -30,11 +33,17 @@ class SecretsFeature:
         settings, clock, log = host.config.secrets, host.clock, host.log
         usage = build_usage_api(settings.usage_tokens, clock, log.getChild("usage"))
 
+        registry, defaults = SecretRegistry(), ChannelDefaults()
+        stores = SecretStores(registry, SecretUses())
+
         async def startup() -> None:
-            await sync_tracked_config(SecretRegistry(), settings, clock.now(), log)
+            await sync_tracked_config(registry, settings, clock.now(), log)
 
         return Provided(
-            commands=(*secret_tracking.commands(settings), *secrets_audit.commands(settings)),
+            commands=(
+                *secret_tracking.commands(settings, registry, SecretAlerts(registry), defaults),
+                *secrets_audit.commands(settings, stores, Subscriptions(), defaults),
+            ),
             jobs=(expiry_alert_schedule(settings, clock, log, host.wake),),
             routes=(Route("POST", USAGE_PATH, usage.handle),),
             startup=startup,
