@@ -141,14 +141,16 @@ def _read_counts(path: Path) -> dict[str, Any]:
     return data
 
 
-def spawn_bot(config: Path, directory: Path, port: int, count: bool = True) -> Process:
+def spawn_bot(
+    config: Path, directory: Path, port: int, count: bool = True, extra_args: Sequence[str] = ()
+) -> Process:
     counts = directory / f"driver-counts-{port}.json" if count else None
     extra = {"CHATOPS_CONFIG": str(config)}
     if counts is not None:
         extra[COUNTS_ENV] = str(counts)
     log = (directory / "serve.log").open("ab")
     popen = subprocess.Popen(
-        chatops_argv("serve", "--port", str(port)),
+        chatops_argv("serve", "--port", str(port), *extra_args),
         env=environment(extra),
         cwd=directory,
         stdout=log,

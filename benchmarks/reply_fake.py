@@ -7,7 +7,11 @@ Intent
     ``tests.fakes.github.FakeGitHub`` checks every request against GitHub's contract;
     this one only records: for each reply, the thread it went to and the
     ``time.monotonic()`` at which its request had been read (just before the answer is
-    written). Any other route is answered 404 and listed in ``unexpected``.
+    written). A retried reply first lists its thread's comments (to find one that landed
+before its answer was lost), so the fake keeps each thread's comments and lists them.
+Any other route is answered 404 and listed in ``unexpected``. ``set_down``
+plays an outage of the API (``benchmarks.reply_outage``): while down, every request is
+answered 503 and counted in ``refused``, and nothing is recorded as a reply.
 
 It runs on an event loop in a background thread of a ``ProcessPoolExecutor`` worker (one
 process of its own, like GitHub is another machine); the functions below, called through
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import threading
 import time
 from collections.abc import Coroutine
@@ -49,6 +54,7 @@ class Replies:
     reactions: int
     permission_reads: int
     unexpected: tuple[str, ...]
+    refused: int = 0  # requests answered 503 while down
 
 
 class ReplyFake:
@@ -61,13 +67,17 @@ class ReplyFake:
         self.reactions = 0
         self.permission_reads = 0
         self.unexpected: list[str] = []
+        self.down = False
+        self.threads: dict[str, list[dict[str, Any]]] = {}
+        self.refused = 0
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.url = ""
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._outage])
         app.router.add_post("/repos/{owner}/{repo}/issues/{number:\\d+}/comments", self._comment)
+        app.router.add_get("/repos/{owner}/{repo}/issues/{number:\\d+}/comments", self._thread)
         app.router.add_post(
             "/repos/{owner}/{repo}/issues/comments/{comment:\\d+}/reactions", self._reaction
         )
@@ -86,6 +96,15 @@ class ReplyFake:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    @web.middleware
+    async def _outage(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if not self.down:
+            response: web.StreamResponse = await handler(request)
+            return response
+        await request.read()
+        self.refused += 1
+        return web.json_response({"message": "Service Unavailable"}, status=503)
+
     async def _comment(self, request: web.Request) -> web.Response:
         body = await request.read()
         number = int(request.match_info["number"])
@@ -95,19 +114,21 @@ class ReplyFake:
             self.not_pong += 1
         owner, repo = request.match_info["owner"], request.match_info["repo"]
         comment_id = next(self._ids)
-        return web.json_response(
-            {
-                "id": comment_id,
-                "node_id": f"IC_{comment_id}",
-                "html_url": f"https://github.com/{owner}/{repo}/issues/{number}"
-                f"#issuecomment-{comment_id}",
-                "user": {"login": "chatops-bot", "id": 1, "type": "Bot"},
-                "created_at": "2026-01-01T00:00:00Z",
-                "updated_at": "2026-01-01T00:00:00Z",
-            },
-            status=201,
-            headers=RATE_HEADERS,
-        )
+        comment = {
+            "id": comment_id,
+            "node_id": f"IC_{comment_id}",
+            "html_url": f"https://github.com/{owner}/{repo}/issues/{number}"
+            f"#issuecomment-{comment_id}",
+            "user": {"login": "chatops-bot", "id": 1, "type": "Bot"},
+            "body": str(json.loads(body).get("body", "")),
+            "created_at": "2026-01-01T00:00:00Z",
+            "updated_at": "2026-01-01T00:00:00Z",
+        }
+        self.threads.setdefault(request.path, []).append(comment)
+        return web.json_response(comment, status=201, headers=RATE_HEADERS)
+
+    async def _thread(self, request: web.Request) -> web.Response:
+        return web.json_response(self.threads.get(request.path, []), headers=RATE_HEADERS)
 
     async def _reaction(self, request: web.Request) -> web.Response:
         await request.read()
@@ -195,9 +216,22 @@ def replies() -> Replies:
             fake.reactions,
             fake.permission_reads,
             tuple(fake.unexpected),
+            fake.refused,
         )
 
     return host.run(reported())
+
+
+def set_down(down: bool) -> float:
+    """Start (``True``) or end an outage: every request answered 503; when it switched."""
+    host = _Holder.get()
+
+    async def switched() -> float:
+        if host.fake is not None:
+            host.fake.down = down
+        return time.monotonic()
+
+    return host.run(switched())
 
 
 def stop() -> None:

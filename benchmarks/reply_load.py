@@ -14,7 +14,11 @@ Deliveries
     mod installations``, issue number ``FIRST_NUMBER + i`` and comment id ``FIRST_COMMENT
     + i``: the reply's thread names its delivery. Bodies are built and signed as they are
     sent (a 10-minute run at 300/s would not fit in memory prebuilt), costing the client
-    about as much per delivery as GitHub's own sender.
+    about as much per delivery as GitHub's own sender. With ``busy_every = k`` every k-th
+    delivery (``is_busy``) goes instead to one busy repository, ``bench-busy/repo-busy``, of
+    installation ``BUSY_INSTALLATION`` (``benchmarks.reply_pacing``). With ``also`` (more
+    webhook URLs) delivery ``i`` goes to the ``i mod n``-th of the ``n`` URLs, as a load
+    balancer would spread it over replicas (``benchmarks.reply_scaleout``).
 
 Shapes
     closed  ``connections`` senders, each sends its next delivery when the previous one
@@ -51,6 +55,7 @@ ANSWER_GRACE = 30.0
 FIRST_NUMBER = 100_000
 FIRST_COMMENT = 5_000_000
 INSTALLATION_BASE = 70_000
+BUSY_INSTALLATION = INSTALLATION_BASE - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,8 @@ class LoadSpec:
     rate: float  # open shape only
     repos: int
     installations: int
+    busy_every: int = 0  # 0: no busy installation
+    also: tuple[str, ...] = ()  # more webhook URLs, taken in turn with ``url``
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,11 @@ def index_of(number: int) -> int:
     return number - FIRST_NUMBER
 
 
+def is_busy(index: int, busy_every: int) -> bool:
+    """Whether delivery ``index`` goes to the busy installation."""
+    return busy_every > 0 and index % busy_every == 0
+
+
 class _Bodies:
     """Delivery ``i``'s headers and body, built on demand from one template."""
 
@@ -96,10 +108,13 @@ class _Bodies:
         spec, data = self._spec, self._template
         r = index % spec.repos
         owner, name = f"bench-{r}", f"repo-{r}"
+        installation = INSTALLATION_BASE + r % spec.installations
+        if is_busy(index, spec.busy_every):
+            owner, name, installation = "bench-busy", "repo-busy", BUSY_INSTALLATION
         repo = data["repository"]
         repo["name"], repo["full_name"] = name, f"{owner}/{name}"
         repo["owner"]["login"] = owner
-        data["installation"]["id"] = INSTALLATION_BASE + r % spec.installations
+        data["installation"]["id"] = installation
         data["issue"]["number"] = number_of(index)
         data["comment"]["id"] = FIRST_COMMENT + index
         body = json.dumps(data).encode()
@@ -125,8 +140,10 @@ def run(spec: LoadSpec) -> Sent:
 
 
 class _Recorder:
-    def __init__(self, session: aiohttp.ClientSession, url: str, bodies: _Bodies) -> None:
-        self._session, self._url, self._bodies = session, url, bodies
+    def __init__(
+        self, session: aiohttp.ClientSession, urls: tuple[str, ...], bodies: _Bodies
+    ) -> None:
+        self._session, self._urls, self._bodies = session, urls, bodies
         self.due: dict[int, float] = {}
         self.ended: dict[int, float] = {}
         self.status: dict[int, int] = {}
@@ -137,7 +154,8 @@ class _Recorder:
         self.due[index] = due
         self.status[index] = 0
         try:
-            async with self._session.post(self._url, data=body, headers=headers) as response:
+            url = self._urls[index % len(self._urls)]
+            async with self._session.post(url, data=body, headers=headers) as response:
                 answer: Any = await response.json(content_type=None)
                 self.status[index] = response.status
                 if response.status == 202 and isinstance(answer, dict):
@@ -153,7 +171,7 @@ async def _run(spec: LoadSpec) -> Sent:
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=None)
     ) as session:
-        recorder = _Recorder(session, spec.url, _Bodies(spec))
+        recorder = _Recorder(session, (spec.url, *spec.also), _Bodies(spec))
         cpu, began = time.process_time(), time.monotonic()
         deadline = began + spec.seconds
         if spec.shape == "closed":

@@ -52,6 +52,7 @@ class Load:
     repos: int
     installations: int
     drain: float  # the longest wait for the last reply after the load window
+    busy_every: int = 0  # every k-th delivery to one busy installation (reply_load)
 
 
 async def in_pool(pool: Executor, function: Callable[..., T], *args: Any) -> T:
@@ -99,6 +100,7 @@ async def measure(name: str, number: int, load: Load, pools: Pools, pg: str | No
             rate=load.rate,
             repos=load.repos,
             installations=load.installations,
+            busy_every=load.busy_every,
         )
         await in_pool(pools.load, reply_load.warm_up)
         counts_before = await process.counts()
