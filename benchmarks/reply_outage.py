@@ -11,7 +11,9 @@ What is measured (issue 15, "Recovery")
     its outbox policy says (the defaults: backoff from 1 s, full jitter, 8 attempts).
 
 Figures, from the load client's due times and the fake's reply times (one clock):
-    backlog(t)  commands acked and due by t without a reply by t;
+    backlog(t)  commands acked and due by t whose reply came after t (a command that
+                never got one is counted under "missing", not in the backlog, so that a
+                dead-lettered reply does not keep the backlog from emptying);
     growth/s    (backlog when the API came back - backlog when it went down) / outage;
     to empty    from the API's return to the first second the backlog is back at its
                 level before the outage (at most the larger of 10 and its peak over the
@@ -108,7 +110,7 @@ def backlog_at(run: Outage, t: float, due: Sequence[float], replied: Sequence[fl
 def summary(label: str, run: Outage) -> tuple[str, list[str]]:
     """The table row and a per-10 s series of one run."""
     acked, replied, first = _backlog_fn(run)
-    due = sorted(run.sent.due[i] for i in acked)
+    due = sorted(run.sent.due[i] for i in acked if i in first)
     began = run.sent.began
     last = max([*replied, run.load_end])
     b0 = backlog_at(run, run.down_at, due, replied)
