@@ -11,6 +11,7 @@ Mode and Discord's gateway do.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -100,7 +101,9 @@ class Loopback:
                 jobs=(ScheduledJob(name="loopback-sweep", cron="0 * * * *", run=nothing),),
             )
         finally:
-            await connecting
+            connecting.cancel()  # a no-op once it has submitted; else the intake never opened
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
             self.closed = True
 
 
