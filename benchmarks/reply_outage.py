@@ -54,6 +54,7 @@ from benchmarks.reply_fake import Replies
 from benchmarks.reply_figures import ms, number, percentile
 from benchmarks.reply_load import LoadSpec, Sent, index_of
 from benchmarks.reply_path import commit
+from benchmarks.reply_report import header
 from benchmarks.reply_runs import Pools, in_pool, server
 
 MAX_WINDOW = 300.0
@@ -156,10 +157,7 @@ def summary(label: str, run: Outage) -> tuple[str, list[str]]:
             number(1000 * run.cpu_seconds / len(first), 2) if first else "-",
         )
     )
-    series = [
-        table_line(("from s", "phase", "arrivals", "replies", "backlog at end", "e2e p50")),
-        table_line(("---",) * 6),
-    ]
+    series = header(("from s", "phase", "arrivals", "replies", "backlog at end", "e2e p50"))
     start = 0.0
     while began + start < last:
         lo, hi = began + start, began + start + 10
@@ -266,8 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"and {args.installations} installations; {args.before:g} s up, {args.outage:g} s "
         f"down (503), {args.after:g} s up, drain cap {args.drain:g} s.",
         "",
-        table_line(HEADER),
-        table_line(("---",) * len(HEADER)),
+        *header(HEADER),
     ]
     summaries = [summary(label, run) for run in runs]
     lines += [row for row, _ in summaries]

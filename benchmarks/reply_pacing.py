@@ -45,6 +45,7 @@ from benchmarks.common import BACKENDS, add_postgres_url_option, backends, table
 from benchmarks.reply_figures import Raw, first_replies, latencies_ms, ms, number, percentile
 from benchmarks.reply_load import is_busy
 from benchmarks.reply_path import commit
+from benchmarks.reply_report import header
 from benchmarks.reply_runs import Load, Pools, measure
 
 MAX_SECONDS = 300.0
@@ -151,8 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"repositories and {args.installations} installations, busy {busy_rate:g}/s to one "
         f"more installation, {args.seconds:g} s per run, drain cap {args.drain:g} s.",
         "",
-        table_line(HEADER),
-        table_line(("---",) * len(HEADER)),
+        *header(HEADER),
         *rows,
     ]
     print("\n".join(lines))

@@ -50,6 +50,7 @@ from benchmarks.common import add_postgres_url_option, table_line
 from benchmarks.reply_figures import Raw, figures, median, ms, number
 from benchmarks.reply_load import LoadSpec
 from benchmarks.reply_path import commit
+from benchmarks.reply_report import header
 from benchmarks.reply_runs import Pools, in_pool
 
 LAYOUTS = ("one", "replicas", "split")
@@ -257,8 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.repos} repositories over {args.installations} installations, drain cap "
         f"{args.drain:g} s.",
         "",
-        table_line(HEADER),
-        table_line(("---",) * len(HEADER)),
+        *header(HEADER),
         *rows(label, raws, layouts),
     ]
     print("\n".join(lines))
