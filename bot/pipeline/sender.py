@@ -135,7 +135,8 @@ class OutboxSender:
             return
         self._metrics.deliveries.inc(platform=platform, outcome="sent")
         if claim.received_at is not None:
-            seconds = (now - claim.received_at).total_seconds()
+            # never negative: a time read back from the store may be a microsecond off
+            seconds = max(0.0, (now - claim.received_at).total_seconds())
             self._metrics.end_to_end_seconds.observe(seconds, platform=platform)
         self._log.info("sent (attempt %d)", claim.attempts, extra=ids)
 
